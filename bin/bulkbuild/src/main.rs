@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("bulkbuild", |_| Err(pbulk::cli::Error::not_yet("bulkbuild")));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("pbulk-build", |_| Err(pbulk::cli::Error::not_yet("pbulk-build")));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("build-client-start", |_| Err(pbulk::cli::Error::not_yet("build-client-start")));
+}

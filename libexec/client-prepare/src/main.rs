@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("client-prepare", |_| Err(pbulk::cli::Error::not_yet("client-prepare")));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("create-report-html", |_| Err(pbulk::cli::Error::not_yet("create-report-html")));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("create-report", |_| Err(pbulk::cli::Error::not_yet("create-report")));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("pkg-build", |_| Err(pbulk::cli::Error::not_yet("pkg-build")));
+}

@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("pre-build", |_| Err(pbulk::cli::Error::not_yet("pre-build")));
+}

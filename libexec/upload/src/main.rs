@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("upload", |_| Err(pbulk::cli::Error::not_yet("upload")));
+}

@@ -1,0 +1,1 @@
+//! pbulk-build: the build scheduler, its job states and logs.

@@ -1,0 +1,116 @@
+//! What every installed program shares at its edges: how failures are said
+//! and which exit status they map to.
+//!
+//! The originals use two conventions: the C programs print
+//! `<progname>: <message>` on stderr via err(3)/errx(3), the sh scripts print
+//! plain lines on stdout (e.g. the config version check). [`Error`] carries
+//! which of the two a failure needs, so the thin program crates only call
+//! [`main`].
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// Where and how a failure message is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `<progname>: <msg>` on stderr (err/errx style).
+    Diag,
+    /// The message as is on stderr (usage texts, multi-line reports).
+    Stderr,
+    /// The message as is on stdout (the scripts' own messages).
+    Stdout,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: i32,
+    pub msg: String,
+    pub channel: Channel,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// errx(3): `<progname>: msg`, exit 1.
+    pub fn errx(msg: impl Into<String>) -> Self {
+        Error { code: 1, msg: msg.into(), channel: Channel::Diag }
+    }
+
+    /// err(3): `<progname>: msg: strerror(errno)`, exit 1.
+    pub fn err(msg: impl fmt::Display, e: &io::Error) -> Self {
+        Error::errx(format!("{msg}: {}", strerror(e)))
+    }
+
+    /// A text printed verbatim on stderr (usage), with the given status.
+    pub fn stderr(code: i32, msg: impl Into<String>) -> Self {
+        Error { code, msg: msg.into(), channel: Channel::Stderr }
+    }
+
+    /// A text printed verbatim on stdout, with the given status.
+    pub fn stdout(code: i32, msg: impl Into<String>) -> Self {
+        Error { code, msg: msg.into(), channel: Channel::Stdout }
+    }
+
+    /// The same error with another exit status.
+    pub fn with_code(mut self, code: i32) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// A program part that a later issue delivers: one line, status 1.
+    pub fn not_yet(what: &str) -> Self {
+        Error::errx(format!("{what} is not implemented yet in pbulk-rs"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The C library's text for an I/O error, without Rust's "(os error N)".
+pub fn strerror(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// Print a failure the way its channel says.
+pub fn report(prog: &str, e: &Error) {
+    let text = match e.channel {
+        Channel::Diag => format!("{prog}: {}", e.msg),
+        Channel::Stderr | Channel::Stdout => e.msg.clone(),
+    };
+    let nl = if text.ends_with('\n') || text.is_empty() { "" } else { "\n" };
+    if e.channel == Channel::Stdout {
+        let mut out = io::stdout().lock();
+        let _ = write!(out, "{text}{nl}");
+        let _ = out.flush();
+    } else {
+        let _ = write!(io::stderr().lock(), "{text}{nl}");
+    }
+}
+
+/// Entry point of every thin program crate: run `body` with the arguments
+/// after argv[0], print a failure, and exit with the resulting status.
+pub fn main(prog: &str, body: fn(Vec<std::ffi::OsString>) -> Result<i32>) -> ! {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let code = match body(args) {
+        Ok(code) => code,
+        Err(e) => {
+            report(prog, &e);
+            e.code
+        }
+    };
+    let _ = io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// Whether the arguments ask for the short description (`--help`).
+pub fn wants_help(args: &[std::ffi::OsString]) -> bool {
+    args.first().is_some_and(|a| a == "--help")
+}

@@ -1,0 +1,20 @@
+//! pbulk-rs: the logic behind every installed program of a drop-in
+//! replacement for pkgsrc's pbulk bulk-build framework.
+//!
+//! Data flows one way: [`config`] -> [`scan`] -> [`resolve`] -> [`build`] ->
+//! [`report`] -> upload, with [`phase`] holding the phase programs that
+//! string them together. Lower modules never reach up that line.
+
+pub mod cli;
+pub mod config;
+pub mod fsutil;
+pub mod paths;
+pub mod record;
+
+pub mod pattern;
+pub mod resolve;
+pub mod scan;
+pub mod build;
+pub mod pkgbuild;
+pub mod report;
+pub mod phase;

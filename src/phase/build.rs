@@ -1,0 +1,1 @@
+//! The build phase: pbulk-build, pkg_summary and SHA512.

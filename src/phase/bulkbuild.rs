@@ -1,0 +1,1 @@
+//! bulkbuild, bulkbuild-restart and bulkbuild-rebuild.

@@ -1,0 +1,1 @@
+//! client-clean, client-prepare, scan-client-start and build-client-start.

@@ -1,0 +1,1 @@
+//! The pre-build phase: log tree rotation and meta/status.

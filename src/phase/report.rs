@@ -1,0 +1,1 @@
+//! The report phase: report files, mail and report upload.

@@ -1,0 +1,1 @@
+//! The scan phase: pbulk-scan then pbulk-resolve, full or limited.

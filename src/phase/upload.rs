@@ -1,0 +1,1 @@
+//! The upload phase: rsync of packages and summaries.

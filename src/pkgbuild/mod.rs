@@ -1,0 +1,1 @@
+//! The per-package build scripts: pkg-build and pkg-up-to-date.

@@ -1,0 +1,140 @@
+//! The scan record format shared by pscan, presolve and the build logs:
+//! `NAME=value` lines; a record starts at a line beginning with `PKGNAME=`
+//! and runs to the next such line. Records are kept as opaque byte ranges;
+//! only a few fields are ever looked at.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::cli::{Error, Result};
+
+pub const PKGNAME: &[u8] = b"PKGNAME=";
+
+/// Read a whole input file the way the original's `read_from_file` does:
+/// regular files only, and no NUL byte anywhere.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::err("Cannot open input", &e))?;
+    let md = f.metadata().map_err(|e| Error::err("Cannot stat input", &e))?;
+    if !md.is_file() {
+        return Err(Error::errx("Input is not regular file"));
+    }
+    let mut buf = Vec::with_capacity(md.len() as usize);
+    f.read_to_end(&mut buf).map_err(|e| Error::err("Failed to read input", &e))?;
+    check_no_nul(&buf)?;
+    Ok(buf)
+}
+
+/// The original refuses any input holding a NUL byte.
+pub fn check_no_nul(buf: &[u8]) -> Result<()> {
+    if memchr::memchr(0, buf).is_some() {
+        return Err(Error::errx("Invalid input (NUL character found)"));
+    }
+    Ok(())
+}
+
+/// The package name of a record's first line, if it is a valid `PKGNAME=`
+/// line: newline-terminated, at least `min_len` bytes, no blanks. The
+/// scanner accepts 2 bytes, the resolver and builder 4.
+pub fn pkgname_of(rec: &[u8], min_len: usize) -> Option<&[u8]> {
+    let rest = rec.strip_prefix(PKGNAME)?;
+    let nl = memchr::memchr(b'\n', rest)?;
+    let name = &rest[..nl];
+    if name.len() < min_len || name.iter().any(|&b| b == b' ' || b == b'\t') {
+        return None;
+    }
+    Some(name)
+}
+
+/// The end of the record starting at `start`: the start of the next line
+/// beginning with `PKGNAME=`, or the end of the buffer. `None` when a line
+/// of the record lacks its newline.
+pub fn record_end(buf: &[u8], start: usize) -> Option<usize> {
+    let mut pos = start;
+    loop {
+        let nl = memchr::memchr(b'\n', &buf[pos..])? + pos;
+        pos = nl + 1;
+        if pos == buf.len() || buf[pos..].starts_with(PKGNAME) {
+            return Some(pos);
+        }
+    }
+}
+
+/// The value of the first line of `rec` starting with `prefix` (without the
+/// newline).
+pub fn field<'a>(rec: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    lines(rec).find_map(|l| l.strip_prefix(prefix))
+}
+
+/// The lines of a record, without their newlines.
+pub fn lines(rec: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = rec.strip_suffix(b"\n").unwrap_or(rec);
+    body.split(|&b| b == b'\n')
+}
+
+/// One record of a file: its byte range and its package name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub name_end: usize,
+}
+
+impl Span {
+    pub fn text<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.start..self.end]
+    }
+    pub fn pkgname<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.start + PKGNAME.len()..self.name_end]
+    }
+}
+
+/// Split a whole file into records as the resolver and builder do: parse
+/// while the next text is a valid `PKGNAME=` line; a record without its
+/// final newline, or leftover text that does not start a record, is
+/// `Invalid input`.
+pub fn split_records(buf: &[u8], min_len: usize) -> Result<Vec<Span>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        let Some(name) = pkgname_of(&buf[pos..], min_len) else { break };
+        let name_end = pos + PKGNAME.len() + name.len();
+        let end = record_end(buf, pos).ok_or_else(|| Error::errx("Invalid input"))?;
+        out.push(Span { start: pos, end, name_end });
+        pos = end;
+    }
+    if pos != buf.len() {
+        return Err(Error::errx("Invalid input"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_records_at_pkgname_lines() {
+        let buf = b"PKGNAME=foo-1.0\nPKG_LOCATION=a/foo\nPKGNAME=bar-2\nX=PKGNAME=y\n";
+        let recs = split_records(buf, 4).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].pkgname(buf), b"foo-1.0");
+        assert_eq!(recs[1].text(buf), b"PKGNAME=bar-2\nX=PKGNAME=y\n");
+        assert_eq!(field(recs[0].text(buf), b"PKG_LOCATION="), Some(&b"a/foo"[..]));
+    }
+
+    #[test]
+    fn rejects_short_names_missing_newline_and_junk() {
+        assert!(split_records(b"PKGNAME=abc\n", 4).is_err());
+        assert!(split_records(b"PKGNAME=abc\n", 2).is_ok());
+        assert!(split_records(b"PKGNAME=abcd\nX=1", 4).is_err());
+        assert!(split_records(b"junk\nPKGNAME=abcd\n", 4).is_err());
+        assert!(split_records(b"PKGNAME=ab cd\n", 4).is_err());
+        assert_eq!(split_records(b"", 4).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn field_is_anchored_at_line_start() {
+        let rec = b"PKGNAME=a-1\nALL_DEPENDS=x\nDEPENDS=b-1\n";
+        assert_eq!(field(rec, b"DEPENDS="), Some(&b"b-1"[..]));
+    }
+}

@@ -1,0 +1,1 @@
+//! The report generators (create-report, -txt, -html, broken graph, compute-packages).

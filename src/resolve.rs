@@ -1,0 +1,1 @@
+//! pbulk-resolve: turn ALL_DEPENDS patterns into concrete DEPENDS lines.

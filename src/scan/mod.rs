@@ -1,0 +1,1 @@
+//! pbulk-scan: run `make pbulk-index` over a pkgsrc tree.
