@@ -70,7 +70,7 @@ _DEPENDS_WORDS=	${_ALL_DEPENDS:@d@${d:Q}@}
 _RUNDEP_WORDS=	${DEPENDS:@d@${d:Q}@}
 
 # Appended to by every stage, so pkg-build's work.log shows make ran.
-_LOG_STAGE=	[ -z "${WRKLOG:Q}" ] || echo "===> $$stage for ${PKGNAME}" >> ${WRKLOG:Q} 2>/dev/null || :
+_LOG_STAGE=	[ -z "${WRKLOG:Q}" ] || echo "===> $$stage for ${PKGNAME}" >> "${WRKLOG}" 2>/dev/null || :
 
 _REFUSE=	if [ -n "${PKG_SKIP_REASON:Q}" ]; then \
 		  echo "ERROR: This package has set PKG_SKIP_REASON:" 1>&2; \
