@@ -11,10 +11,10 @@ pub mod fsutil;
 pub mod paths;
 pub mod record;
 
-pub mod pattern;
-pub mod resolve;
-pub mod scan;
 pub mod build;
+pub mod pattern;
+pub mod phase;
 pub mod pkgbuild;
 pub mod report;
-pub mod phase;
+pub mod resolve;
+pub mod scan;

@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("compute-packages", |_| Err(pbulk::cli::Error::not_yet("compute-packages")));
+    pbulk::cli::main("compute-packages", |_| {
+        Err(pbulk::cli::Error::not_yet("compute-packages"))
+    });
 }

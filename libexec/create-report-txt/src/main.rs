@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("create-report-txt", |_| Err(pbulk::cli::Error::not_yet("create-report-txt")));
+    pbulk::cli::main("create-report-txt", |_| {
+        Err(pbulk::cli::Error::not_yet("create-report-txt"))
+    });
 }

@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("create-report", |_| Err(pbulk::cli::Error::not_yet("create-report")));
+    pbulk::cli::main("create-report", |_| {
+        Err(pbulk::cli::Error::not_yet("create-report"))
+    });
 }
