@@ -144,23 +144,29 @@ fn rotate(cfg: &Config, delay: Duration) -> Result<()> {
     let old = PathBuf::from(format!("{}.old", bulklog.display()));
     sys::rm_rf(&old);
     if old.is_dir() {
-        // It could not go (a mount point): refill it with a copy of meta.
-        sys::rm_star(&old);
-        sys::rm_entries(&bulklog, |n| n != "meta");
-        let mut cp = Command::new("cp");
-        cp.arg("-pr")
-            .arg(bulklog.join("."))
-            .arg(format!("{}/", old.display()));
-        sys::run(cp, cfg, "cp")?;
-        sys::rm_star(&bulklog);
+        refill_old(cfg, &bulklog, &old)
     } else {
         std::fs::rename(&bulklog, &old).map_err(|e| {
             Error::err(
                 format_args!("cannot rename {} to {}", bulklog.display(), old.display()),
                 &e,
             )
-        })?;
+        })
     }
+}
+
+/// For a `${bulklog}.old` that survived removal (a mount point): empty it
+/// and fill it with a copy of the old tree cut down to `meta`, then empty
+/// `${bulklog}`.
+pub fn refill_old(cfg: &Config, bulklog: &Path, old: &Path) -> Result<()> {
+    sys::rm_star(old);
+    sys::rm_entries(bulklog, |n| n != "meta");
+    let mut cp = Command::new("cp");
+    cp.arg("-pr")
+        .arg(bulklog.join("."))
+        .arg(format!("{}/", old.display()));
+    sys::run(cp, cfg, "cp")?;
+    sys::rm_star(bulklog);
     Ok(())
 }
 
