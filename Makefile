@@ -47,12 +47,12 @@ EXAMPLE = $(D)/share/examples/pbulk/pbulk.conf
 LIVE_CONF = $(D)/etc/pbulk.conf
 MAN_PAGES = $(wildcard man/*.1)
 
-.PHONY: all install install-only uninstall test bench clean
+.PHONY: all deps install install-only uninstall test bench clean
 
 all:
 	$(CARGO) build --release --workspace
 
-test:
+test: deps
 	$(CARGO) test --release --workspace
 
 bench:
@@ -60,6 +60,9 @@ bench:
 
 clean:
 	$(CARGO) clean
+
+deps:
+	sh tools/deps
 
 install: all
 	$(MAKE) install-only

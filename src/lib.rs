@@ -12,9 +12,11 @@ pub mod paths;
 pub mod record;
 
 pub mod build;
+pub mod netaddr;
 pub mod pattern;
 pub mod phase;
 pub mod pkgbuild;
 pub mod report;
 pub mod resolve;
 pub mod scan;
+pub mod wire;
