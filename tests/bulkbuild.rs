@@ -359,18 +359,22 @@ fn rebuild_failure_and_unknown_packages() {
 
 #[test]
 fn presolve_blocks() {
-    let t = PRESOLVE.as_bytes();
+    let block = |t: &str, n: &str| {
+        presolve_block(t.as_bytes(), n.as_bytes())
+            .unwrap()
+            .map(|b| String::from_utf8(b).unwrap())
+    };
     assert_eq!(
-        presolve_block(t, b"b-2").unwrap(),
-        b"PKGNAME=b-2\nPKG_LOCATION=cat/b\nDEPENDS=a-1\n"
+        block(PRESOLVE, "b-2").unwrap(),
+        "PKGNAME=b-2\nPKG_LOCATION=cat/b\nDEPENDS=a-1\n"
     );
     assert_eq!(
-        presolve_block(t, b"c-3").unwrap(),
-        b"PKGNAME=c-3\nPKG_LOCATION=cat/c\nDEPENDS=b-2\n"
+        block(PRESOLVE, "c-3").unwrap(),
+        "PKGNAME=c-3\nPKG_LOCATION=cat/c\nDEPENDS=b-2\n"
     );
-    assert_eq!(presolve_block(t, b"b"), None, "whole names only");
+    assert_eq!(block(PRESOLVE, "b"), None, "whole names only");
     assert_eq!(
-        presolve_block(b"PKGNAME=x-1\nA=1", b"x-1").unwrap(),
-        b"PKGNAME=x-1\nA=1"
+        block("PKGNAME=x-1\nA=1", "x-1").unwrap(),
+        "PKGNAME=x-1\nA=1"
     );
 }

@@ -181,18 +181,21 @@ pub fn rebuild_main(args: Vec<OsString>) -> Result<i32> {
     }
     let presolve = cfg.loc().join("presolve");
     let script = cfg.tool("pbuild_script")?;
-    let text = std::fs::read(&presolve)
-        .map_err(|e| Error::err(format_args!("cannot read {}", presolve.display()), &e))?;
     for arg in &args {
         let name = arg.to_string_lossy();
-        let Some(block) = presolve_block(&text, name.as_bytes()) else {
+        // Read again for every package, as the original does: the file is
+        // large and the list of names short.
+        let found = std::fs::File::open(&presolve)
+            .and_then(|f| presolve_block(BufReader::new(f), name.as_bytes()))
+            .map_err(|e| Error::err(format_args!("cannot read {}", presolve.display()), &e))?;
+        let Some(block) = found else {
             return Err(Error::stdout(
                 1,
                 format!("Package {name} not found, aborting.\n"),
             ));
         };
         sys::say(&format!("Building package {name}... "));
-        if feed(&script, block, &cfg)? {
+        if feed(&script, &block, &cfg)? {
             sys::say("done\n");
         } else {
             return Err(Error::stdout(1, "failed\n"));
@@ -203,24 +206,24 @@ pub fn rebuild_main(args: Vec<OsString>) -> Result<i32> {
 
 /// The lines from `PKGNAME=<name>` up to the next `PKGNAME=` line, each
 /// with its newline.
-pub fn presolve_block<'a>(text: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+pub fn presolve_block(mut r: impl BufRead, name: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
     let mut want = b"PKGNAME=".to_vec();
     want.extend_from_slice(name);
-    let mut pos = 0;
-    let mut start = None;
-    while pos < text.len() {
-        let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i + 1);
-        let line = text[pos..end]
-            .strip_suffix(b"\n")
-            .unwrap_or(&text[pos..end]);
-        match start {
-            None if line == want.as_slice() => start = Some(pos),
-            Some(s) if line.starts_with(b"PKGNAME=") => return Some(&text[s..pos]),
-            _ => {}
+    let mut line = Vec::new();
+    let mut block: Option<Vec<u8>> = None;
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            return Ok(block);
         }
-        pos = end;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        match &mut block {
+            None if text == want.as_slice() => block = Some(line.clone()),
+            Some(_) if text.starts_with(b"PKGNAME=") => return Ok(block),
+            Some(b) => b.extend_from_slice(&line),
+            None => {}
+        }
     }
-    start.map(|s| &text[s..])
 }
 
 /// Pipe `block` into the script; its exit status alone decides (a script
