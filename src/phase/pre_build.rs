@@ -1,6 +1,14 @@
 //! The pre-build phase: check the cross-compile settings, rotate the log
 //! tree of the previous run, clean the local prefix in non-master mode and
 //! write `meta/status` with the platform and start time.
+//!
+//! Like the original, the program runs the client-clean at the path
+//! compiled in from the install prefix (`PREFIX/libexec/pbulk/client-clean`),
+//! not a config variable, and there is no run-time override. The library
+//! entry [`run`] takes that path in [`Env`] instead, so the tests drive the
+//! whole phase with the `client-clean` cargo built (or a stand-in) and a
+//! zero-second warning, while the program itself always passes
+//! [`Env::installed`].
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
