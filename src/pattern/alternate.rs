@@ -13,10 +13,16 @@ const ALT_MAX: usize = 1023;
 /// How far we expand when proving a pattern well-formed before giving up.
 const EXPAND_LIMIT: usize = 256;
 
-/// The pieces of the first brace group of `pattern`: the text before the
-/// `{`, the alternatives, and the text after the matching `}`. `None` for
-/// unbalanced braces. `pattern` contains a `{`.
-fn split(pattern: &[u8]) -> Option<(&[u8], Vec<&[u8]>, &[u8])> {
+/// The first brace group of a pattern: the text before the `{`, the
+/// alternatives, and the text after the matching `}`.
+struct Group<'a> {
+    prefix: &'a [u8],
+    alts: Vec<&'a [u8]>,
+    suffix: &'a [u8],
+}
+
+/// The first brace group of `pattern`; `None` for unbalanced braces.
+fn split(pattern: &[u8]) -> Option<Group<'_>> {
     let open = memchr::memchr(b'{', pattern)?;
     let mut depth = 0usize;
     let mut close = None;
@@ -45,7 +51,11 @@ fn split(pattern: &[u8]) -> Option<(&[u8], Vec<&[u8]>, &[u8])> {
             _ => {}
         }
     }
-    Some((&pattern[..open], alts, &pattern[close + 1..]))
+    Some(Group {
+        prefix: &pattern[..open],
+        alts,
+        suffix: &pattern[close + 1..],
+    })
 }
 
 /// `prefix + alt + suffix`, cut to what the reference's buffer holds.
@@ -60,11 +70,10 @@ fn join(prefix: &[u8], alt: &[u8], suffix: &[u8]) -> Vec<u8> {
 
 /// Match `name` against a pattern containing `{`.
 pub(super) fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
-    let (prefix, alts, suffix) =
-        split(pattern).ok_or_else(|| MatchError::MalformedAlternate(pattern.to_vec()))?;
+    let g = split(pattern).ok_or_else(|| MatchError::MalformedAlternate(pattern.to_vec()))?;
     let mut found = false;
-    for alt in alts {
-        found |= match_c(&join(prefix, alt, suffix), name)?;
+    for alt in g.alts {
+        found |= match_c(&join(g.prefix, alt, g.suffix), name)?;
     }
     Ok(found)
 }
