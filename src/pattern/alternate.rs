@@ -90,10 +90,8 @@ pub(super) fn never_malformed(pattern: &[u8]) -> bool {
         if seen > EXPAND_LIMIT {
             return false;
         }
-        let Some((prefix, alts, suffix)) = split(&p) else {
-            return false;
-        };
-        todo.extend(alts.into_iter().map(|a| join(prefix, a, suffix)));
+        let Some(g) = split(&p) else { return false };
+        todo.extend(g.alts.into_iter().map(|a| join(g.prefix, a, g.suffix)));
     }
     true
 }
