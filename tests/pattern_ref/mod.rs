@@ -261,7 +261,7 @@ pub fn pkg_match(p: &[u8], name: &[u8]) -> Result<bool, Vec<u8>> {
 }
 
 /// A small deterministic generator (xorshift64*).
-pub struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     pub fn next_u64(&mut self) -> u64 {
