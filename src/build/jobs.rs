@@ -82,7 +82,7 @@ impl Jobs {
         let mut edges = Vec::new();
         let mut open_depends = vec![0u32; spans.len()];
         for (i, s) in spans.iter().enumerate() {
-            let Some(deps) = record::field(s.text(&buf), b"DEPENDS=") else {
+            let Some(deps) = field(s.text(&buf), b"\nDEPENDS=") else {
                 continue;
             };
             for tok in deps
@@ -141,8 +141,8 @@ impl Jobs {
     /// reference, a skip reason makes the fail reason line optional.
     pub fn prefailed(&self, job: u32) -> Result<bool> {
         let rec = self.text(job);
-        for key in [&b"PKG_SKIP_REASON="[..], b"PKG_FAIL_REASON="] {
-            match record::field(rec, key) {
+        for key in [&b"\nPKG_SKIP_REASON="[..], b"\nPKG_FAIL_REASON="] {
+            match field(rec, key) {
                 None => return Err(Error::errx("Invalid scan output")),
                 Some(v) if !v.is_empty() => return Ok(true),
                 Some(_) => {}
@@ -150,6 +150,15 @@ impl Jobs {
         }
         Ok(false)
     }
+}
+
+/// The value of the first line of a record starting with `key` (given with
+/// its leading newline: a record's first line is always `PKGNAME=`), as
+/// `record::field` finds it, by a substring search instead of line by line.
+fn field<'a>(rec: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let start = memchr::memmem::find(rec, key)? + key.len();
+    let len = memchr::memchr(b'\n', &rec[start..]).unwrap_or(rec.len() - start);
+    Some(&rec[start..start + len])
 }
 
 /// Newer pkgsrc emits `PBULK_WEIGHT=<n>`; without any such line the
@@ -161,7 +170,7 @@ fn parse_weights(buf: &[u8], spans: &[Span]) -> Result<Option<Vec<u64>>> {
     let mut any = false;
     let mut weights = Vec::with_capacity(spans.len());
     for s in spans {
-        let w = match record::field(s.text(buf), b"PBULK_WEIGHT=") {
+        let w = match field(s.text(buf), b"\nPBULK_WEIGHT=") {
             None => DEFAULT_WEIGHT,
             Some(v) => {
                 any = true;
