@@ -77,12 +77,24 @@ pub struct Runners {
 /// `user-destdir`; nothing changes users unless running as root.
 pub fn select_runners(use_unprivileged_checksum: &str, use_destdir: &[u8], euid: u32) -> Runners {
     if euid != 0 {
-        return Runners { checksum: Runner::Direct, build: Runner::Direct, install: Runner::Direct };
+        return Runners {
+            checksum: Runner::Direct,
+            build: Runner::Direct,
+            install: Runner::Direct,
+        };
     }
     Runners {
-        checksum: if use_unprivileged_checksum != "no" { Runner::Su } else { Runner::Direct },
+        checksum: if use_unprivileged_checksum != "no" {
+            Runner::Su
+        } else {
+            Runner::Direct
+        },
         build: Runner::Su,
-        install: if use_destdir == b"user-destdir" { Runner::Su } else { Runner::Direct },
+        install: if use_destdir == b"user-destdir" {
+            Runner::Su
+        } else {
+            Runner::Direct
+        },
     }
 }
 
@@ -120,7 +132,10 @@ MULTI_VERSION= PYTHON_VERSION_REQD=311\nCATEGORIES=x\\\\y z\nBOOTSTRAP_PKG=yes\n
 ALL_DEPENDS=ignored\nUSE_DESTDIR=user-destdir\nUSERGROUP_PHASE=pre-install\nPKG_LOCATION=tail";
         let info = BuildInfo::parse(&input[..]).unwrap();
         assert_eq!(info.pkgname, b"a-2");
-        assert_eq!(info.pkgdir, b"cat/a", "a last line without newline is never read");
+        assert_eq!(
+            info.pkgdir, b"cat/a",
+            "a last line without newline is never read"
+        );
         assert_eq!(info.dependencies, b" b-1  c-2");
         assert_eq!(info.make_flags, b" PYTHON_VERSION_REQD=311");
         assert_eq!(info.categories, b"x\\y z");
@@ -133,22 +148,52 @@ ALL_DEPENDS=ignored\nUSE_DESTDIR=user-destdir\nUSERGROUP_PHASE=pre-install\nPKG_
     fn runner_choice() {
         use Runner::*;
         let r = select_runners("no", b"destdir", 0);
-        assert_eq!(r, Runners { checksum: Direct, build: Su, install: Direct });
+        assert_eq!(
+            r,
+            Runners {
+                checksum: Direct,
+                build: Su,
+                install: Direct
+            }
+        );
         let r = select_runners("", b"user-destdir", 0);
-        assert_eq!(r, Runners { checksum: Su, build: Su, install: Su });
+        assert_eq!(
+            r,
+            Runners {
+                checksum: Su,
+                build: Su,
+                install: Su
+            }
+        );
         let r = select_runners("NO", b"", 0);
         assert_eq!(r.checksum, Su, "only lowercase no turns it off");
         let r = select_runners("yes", b"user-destdir", 1000);
-        assert_eq!(r, Runners { checksum: Direct, build: Direct, install: Direct });
+        assert_eq!(
+            r,
+            Runners {
+                checksum: Direct,
+                build: Direct,
+                install: Direct
+            }
+        );
     }
 
     #[test]
     fn usergroup_helper_patterns() {
         use UsergroupStep::*;
-        assert_eq!(usergroup_targets(b"pre-configure", Configure), Some(&["create-usergroup", "clean"][..]));
+        assert_eq!(
+            usergroup_targets(b"pre-configure", Configure),
+            Some(&["create-usergroup", "clean"][..])
+        );
         assert_eq!(usergroup_targets(b"configure", Build), None);
-        assert_eq!(usergroup_targets(b"post-build", Build), Some(&["create-usergroup"][..]));
-        assert_eq!(usergroup_targets(b"pre-install", Install), Some(&["create-usergroup"][..]));
+        assert_eq!(
+            usergroup_targets(b"post-build", Build),
+            Some(&["create-usergroup"][..])
+        );
+        assert_eq!(
+            usergroup_targets(b"pre-install", Install),
+            Some(&["create-usergroup"][..])
+        );
         assert_eq!(usergroup_targets(b"post-install", Install), None);
         assert_eq!(usergroup_targets(b"", Configure), None);
     }

@@ -21,11 +21,14 @@ pub fn copy_atomic(src: &Path, dst: &Path) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".pkg-build.").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pkg-build.")
+        .tempfile_in(dir)?;
     io::copy(&mut input, tmp.as_file_mut())?;
     let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     nix::sys::stat::umask(old);
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode & !(old.bits() as u32)))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode & !(old.bits() as u32)))?;
     tmp.as_file().sync_all()?;
     tmp.persist(dst).map_err(|e| e.error)?;
     crate::fsutil::sync_dir(dir)

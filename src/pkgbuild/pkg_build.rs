@@ -78,15 +78,29 @@ struct PkgBuild {
 
 impl PkgBuild {
     fn new(cfg: Config, info: BuildInfo, euid: u32) -> Self {
-        let runners = select_runners(cfg.value("use_unprivileged_checksum"), &info.use_destdir, euid);
+        let runners = select_runners(
+            cfg.value("use_unprivileged_checksum"),
+            &info.use_destdir,
+            euid,
+        );
         let logdir = cat(&[cfg.value("bulklog").as_bytes(), b"/", &info.pkgname]);
         let cross = cfg.value("cross_compile") != "no";
         let cur_pkgdb = if cross {
-            cat(&[cfg.value("target_destdir").as_bytes(), cfg.value("pkgdb").as_bytes()])
+            cat(&[
+                cfg.value("target_destdir").as_bytes(),
+                cfg.value("pkgdb").as_bytes(),
+            ])
         } else {
             OsString::from(cfg.value("pkgdb"))
         };
-        PkgBuild { cfg, info, runners, logdir, cross, cur_pkgdb }
+        PkgBuild {
+            cfg,
+            info,
+            runners,
+            logdir,
+            cross,
+            cur_pkgdb,
+        }
     }
 
     fn v(&self, name: &str) -> &str {
@@ -127,7 +141,11 @@ impl PkgBuild {
     fn open_log(&self, file: &str, append: bool) -> std::result::Result<File, i32> {
         let path = self.log(file);
         run::open_log(&path, append).map_err(|e| {
-            eprintln!("pkg-build: cannot create {}: {}", path.display(), cli::strerror(&e));
+            eprintln!(
+                "pkg-build: cannot create {}: {}",
+                path.display(),
+                cli::strerror(&e)
+            );
             2
         })
     }
@@ -177,10 +195,24 @@ impl PkgBuild {
             guarded(self.pkg_add_logged(&deps, "depends.log", false))?;
         }
         let r = self.runners;
-        guarded(self.logged(&self.make_wrapper(r.checksum, &["checksum"]), "checksum.log", false))?;
-        self.usergroup_and_make(UsergroupStep::Configure, r.build, "configure", "configure.log")?;
+        guarded(self.logged(
+            &self.make_wrapper(r.checksum, &["checksum"]),
+            "checksum.log",
+            false,
+        ))?;
+        self.usergroup_and_make(
+            UsergroupStep::Configure,
+            r.build,
+            "configure",
+            "configure.log",
+        )?;
         self.usergroup_and_make(UsergroupStep::Build, r.build, "all", "build.log")?;
-        self.usergroup_and_make(UsergroupStep::Install, r.install, "stage-install", "install.log")?;
+        self.usergroup_and_make(
+            UsergroupStep::Install,
+            r.install,
+            "stage-install",
+            "install.log",
+        )?;
         let create = self.make_wrapper(Runner::Direct, &["stage-package-create"]);
         guarded(self.logged(&create, "package.log", false))?;
 
@@ -200,13 +232,22 @@ impl PkgBuild {
                 .words(&self.info.pkgname);
             guarded(self.logged(&del, "deinstall.log", false))?;
         }
-        let hook_args = Argv(pkgfile_words).words(&self.info.pkgname).arg(OsStr::from_bytes(&self.info.categories));
+        let hook_args = Argv(pkgfile_words)
+            .words(&self.info.pkgname)
+            .arg(OsStr::from_bytes(&self.info.categories));
         guarded(self.sync_package(&hook_args))?;
 
         // A failing final clean does not fail the build.
         let _ = self.logged(&self.make().arg("clean"), "clean.log", false);
         std::fs::remove_dir_all(&self.logdir).map_err(|e| {
-            fail(1, format_args!("rm: {}: {}", self.logdir.to_string_lossy(), cli::strerror(&e)))
+            fail(
+                1,
+                format_args!(
+                    "rm: {}: {}",
+                    self.logdir.to_string_lossy(),
+                    cli::strerror(&e)
+                ),
+            )
         })
     }
 
@@ -215,11 +256,18 @@ impl PkgBuild {
     fn prepare_logdir(&self) -> Step {
         let dir = Path::new(&self.logdir);
         std::fs::create_dir_all(dir).map_err(|e| {
-            fail(1, format_args!("mkdir: {}: {}", dir.display(), cli::strerror(&e)))
+            fail(
+                1,
+                format_args!("mkdir: {}: {}", dir.display(), cli::strerror(&e)),
+            )
         })?;
         let mut failed = false;
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| fail(1, format_args!("rm: {}: {}", dir.display(), cli::strerror(&e))))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            fail(
+                1,
+                format_args!("rm: {}: {}", dir.display(), cli::strerror(&e)),
+            )
+        })?;
         for entry in entries.flatten() {
             // The glob `*` skips dot files; rm -f refuses directories.
             if entry.file_name().as_bytes().starts_with(b".") {
@@ -242,13 +290,25 @@ impl PkgBuild {
             return Err(Stop::Exit(1));
         }
         let work = self.log("work.log");
-        touch(&work).map_err(|e| fail(1, format_args!("touch: {}: {}", work.display(), cli::strerror(&e))))?;
-        chown(self.v("unprivileged_user"), &work).map_err(|msg| fail(1, format_args!("chown: {msg}")))
+        touch(&work).map_err(|e| {
+            fail(
+                1,
+                format_args!("touch: {}: {}", work.display(), cli::strerror(&e)),
+            )
+        })?;
+        chown(self.v("unprivileged_user"), &work)
+            .map_err(|msg| fail(1, format_args!("chown: {msg}")))
     }
 
     /// The user/group helper into `log` (truncated), then the make wrapper
     /// for `target` appended to it.
-    fn usergroup_and_make(&self, step: UsergroupStep, runner: Runner, target: &str, log: &str) -> Step {
+    fn usergroup_and_make(
+        &self,
+        step: UsergroupStep,
+        runner: Runner,
+        target: &str,
+        log: &str,
+    ) -> Step {
         let st = match self.open_log(log, false) {
             Ok(f) => match usergroup_targets(&self.info.usergroup_phase, step) {
                 Some(targets) => run::run(&self.make().args(targets), &[], Sink::File(&f)),
@@ -269,11 +329,17 @@ impl PkgBuild {
         };
         let path = cat(&[self.v("packages").as_bytes(), b"/All"]);
         let env = [("PKG_PATH", path.as_os_str())];
-        let mut argv = Argv::new().words(self.v("pkg_add")).arg("-K").words(self.cur_pkgdb.as_bytes());
+        let mut argv = Argv::new()
+            .words(self.v("pkg_add"))
+            .arg("-K")
+            .words(self.cur_pkgdb.as_bytes());
         if !self.cross {
             return run::run(&argv.args(pkgs), &env, Sink::File(&f));
         }
-        let dest_prefix = cat(&[self.v("target_destdir").as_bytes(), self.v("prefix").as_bytes()]);
+        let dest_prefix = cat(&[
+            self.v("target_destdir").as_bytes(),
+            self.v("prefix").as_bytes(),
+        ]);
         argv = argv
             .arg("-m")
             .words(self.v("target_arch"))
@@ -290,8 +356,14 @@ impl PkgBuild {
     /// Rewrite `@cwd <target_destdir>` to `@cwd ` in the `+CONTENTS` of
     /// every package of the target pkgdb, with `${sed}` as the original.
     fn fix_recorded_cwd(&self, log: &File) -> i32 {
-        let pkgdb = cat(&[self.v("target_destdir").as_bytes(), self.v("pkgdb").as_bytes()]);
-        let list = Argv::new().words(self.v("pkg_info")).arg("-K").words(pkgdb.as_bytes());
+        let pkgdb = cat(&[
+            self.v("target_destdir").as_bytes(),
+            self.v("pkgdb").as_bytes(),
+        ]);
+        let list = Argv::new()
+            .words(self.v("pkg_info"))
+            .arg("-K")
+            .words(pkgdb.as_bytes());
         let (out, _) = run::capture(&list, Sink::File(log));
         let expr = format!("s|@cwd {}|@cwd |", self.v("target_destdir"));
         let mut status = 0;
@@ -300,19 +372,32 @@ impl PkgBuild {
             let dir = cat(&[self.cur_pkgdb.as_bytes(), b"/", &fields[0]]);
             let contents = PathBuf::from(cat(&[dir.as_bytes(), b"/+CONTENTS"]));
             let tmp = PathBuf::from(cat(&[dir.as_bytes(), b"/+CONTENTS.tmp"]));
-            let sed = Argv::new().words(self.v("sed")).args(["-e", &expr]).arg(&contents);
+            let sed = Argv::new()
+                .words(self.v("sed"))
+                .args(["-e", &expr])
+                .arg(&contents);
             match File::create(&tmp) {
                 Ok(t) => {
                     run::run_io(&sed, &[], Sink::File(&t), Sink::File(log));
                 }
                 Err(e) => {
-                    let _ = writeln!(&*log, "pkg-build: cannot create {}: {}", tmp.display(), cli::strerror(&e));
+                    let _ = writeln!(
+                        &*log,
+                        "pkg-build: cannot create {}: {}",
+                        tmp.display(),
+                        cli::strerror(&e)
+                    );
                 }
             }
             status = match std::fs::rename(&tmp, &contents) {
                 Ok(()) => 0,
                 Err(e) => {
-                    let _ = writeln!(&*log, "pkg-build: mv: {}: {}", tmp.display(), cli::strerror(&e));
+                    let _ = writeln!(
+                        &*log,
+                        "pkg-build: mv: {}: {}",
+                        tmp.display(),
+                        cli::strerror(&e)
+                    );
                     1
                 }
             };
@@ -391,14 +476,22 @@ impl PkgBuild {
         if self.v("keep_wrkdir") == "yes" {
             let into = cat(&[b"INTO=", self.logdir.as_bytes(), b"/wrkdir.tar.gz"]);
             let tar = cat(&[b"TAR=", self.v("tar").as_bytes()]);
-            let argv = self.make().arg("pbulk-save-wrkdir").words(into.as_bytes()).arg(tar);
+            let argv = self
+                .make()
+                .arg("pbulk-save-wrkdir")
+                .words(into.as_bytes())
+                .arg(tar);
             let st = run::run(&argv, &[], Sink::Inherit);
             if st != 0 {
                 return st;
             }
         }
         if self.v("keep_prefix") == "yes" && self.log("install.log").is_file() {
-            let dest = if self.cross { self.v("target_destdir") } else { "" };
+            let dest = if self.cross {
+                self.v("target_destdir")
+            } else {
+                ""
+            };
             let prefix = format!("{dest}{}", self.v("prefix"));
             let argv = Argv::new()
                 .words(self.v("tar"))
@@ -413,7 +506,9 @@ impl PkgBuild {
         if let Ok(null) = run::null() {
             let _ = run::run(&self.make().arg("clean"), &[], Sink::File(&null));
         }
-        let args = Argv::new().words(self.v("bulklog")).words(&self.info.pkgname);
+        let args = Argv::new()
+            .words(self.v("bulklog"))
+            .words(&self.info.pkgname);
         match self.hook("sync_buildlog", &args) {
             0 => 1,
             st => st,
@@ -423,7 +518,10 @@ impl PkgBuild {
 
 /// `touch`: create if missing, set both times to now.
 fn touch(path: &Path) -> io::Result<()> {
-    std::fs::OpenOptions::new().append(true).create(true).open(path)?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)?;
     let now = filetime::FileTime::now();
     filetime::set_file_times(path, now, now)
 }
@@ -441,7 +539,10 @@ fn chown(owner: &str, path: &Path) -> std::result::Result<(), String> {
     };
     let uid = match User::from_name(user) {
         Ok(Some(u)) => u.uid,
-        _ => Uid::from_raw(user.parse().map_err(|_| format!("invalid user: '{user}'"))?),
+        _ => Uid::from_raw(
+            user.parse()
+                .map_err(|_| format!("invalid user: '{user}'"))?,
+        ),
     };
     let gid = match group.filter(|g| !g.is_empty()) {
         None => None,

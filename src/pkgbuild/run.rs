@@ -43,7 +43,8 @@ impl Argv {
 
     /// Append several literal arguments.
     pub fn args<S: AsRef<OsStr>>(mut self, more: impl IntoIterator<Item = S>) -> Self {
-        self.0.extend(more.into_iter().map(|a| a.as_ref().to_os_string()));
+        self.0
+            .extend(more.into_iter().map(|a| a.as_ref().to_os_string()));
         self
     }
 
@@ -77,7 +78,10 @@ pub fn sh_status(st: ExitStatus) -> i32 {
 /// `> path` (truncate) or `>> path` (append).
 pub fn open_log(path: &Path, append: bool) -> io::Result<File> {
     if append {
-        std::fs::OpenOptions::new().append(true).create(true).open(path)
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
     } else {
         File::create(path)
     }
@@ -99,7 +103,13 @@ fn stdio(s: Sink) -> io::Result<Stdio> {
 pub fn progname() -> String {
     std::env::args_os()
         .next()
-        .map(|a| Path::new(&a).file_name().unwrap_or_default().to_string_lossy().into_owned())
+        .map(|a| {
+            Path::new(&a)
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
         .unwrap_or_default()
 }
 
@@ -186,7 +196,10 @@ mod tests {
         let st = run(&Argv::new().arg("/nonexistent/prog"), &[], Sink::File(&log));
         assert_eq!(st, 127);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, format!("{}: /nonexistent/prog: not found\n", progname()));
+        assert_eq!(
+            text,
+            format!("{}: /nonexistent/prog: not found\n", progname())
+        );
     }
 
     #[test]

@@ -99,7 +99,11 @@ mod tests {
         let mut r = ShRead::new(input.as_bytes());
         let mut out = Vec::new();
         while let Some(f) = r.read(n).unwrap() {
-            out.push(f.into_iter().map(|v| String::from_utf8(v).unwrap()).collect());
+            out.push(
+                f.into_iter()
+                    .map(|v| String::from_utf8(v).unwrap())
+                    .collect(),
+            );
         }
         out
     }
@@ -125,7 +129,10 @@ mod tests {
 
     #[test]
     fn two_fields_split_on_first_blank_run() {
-        assert_eq!(fields("  f   $NetBSD: x $  \n", 2), vec![vec!["f", "$NetBSD: x $"]]);
+        assert_eq!(
+            fields("  f   $NetBSD: x $  \n", 2),
+            vec![vec!["f", "$NetBSD: x $"]]
+        );
         assert_eq!(fields("f\n", 2), vec![vec!["f", ""]]);
         assert_eq!(fields("\n", 2), vec![vec!["", ""]]);
         assert_eq!(fields("a\\ b c\n", 2), vec![vec!["a b", "c"]]);

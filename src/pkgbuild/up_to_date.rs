@@ -52,7 +52,10 @@ pub fn check(cfg: &Config, args: &[OsString]) -> std::result::Result<(), i32> {
         let current = if id.starts_with(b"$NetBSD") {
             rcs_id(Path::new(&path))?
         } else {
-            let argv = Argv::new().words(cfg.value("pkg_admin")).arg("digest").words(path.as_bytes());
+            let argv = Argv::new()
+                .words(cfg.value("pkg_admin"))
+                .arg("digest")
+                .words(path.as_bytes());
             match run::command_subst(&argv) {
                 (hash, 0) => hash,
                 (_, st) => return Err(st),
@@ -64,7 +67,11 @@ pub fn check(cfg: &Config, args: &[OsString]) -> std::result::Result<(), i32> {
     }
 
     // Every dependency the package was built with must be asked for now.
-    let wanted: Vec<OsString> = args.iter().skip(1).flat_map(|a| run::split_bytes(a.as_bytes())).collect();
+    let wanted: Vec<OsString> = args
+        .iter()
+        .skip(1)
+        .flat_map(|a| run::split_bytes(a.as_bytes()))
+        .collect();
     let (deps, _) = run::capture(&pkg_info().arg("-qN").words(pkg.as_bytes()), Sink::Inherit);
     let mut lines = ShRead::new(&deps[..]);
     while let Some(mut f) = lines.read(1).map_err(|_| 1)? {
@@ -110,10 +117,18 @@ fn first_colon_to_blank(text: &[u8]) -> Vec<u8> {
 /// the whole line when it has none; empty when no line has the marker.
 fn rcs_id(path: &Path) -> std::result::Result<Vec<u8>, i32> {
     let text = std::fs::read(path).map_err(|e| {
-        eprintln!("{}: cannot read {}: {}", run::progname(), path.display(), cli::strerror(&e));
+        eprintln!(
+            "{}: cannot read {}: {}",
+            run::progname(),
+            path.display(),
+            cli::strerror(&e)
+        );
         2
     })?;
-    let Some(line) = text.split(|&b| b == b'\n').find(|l| find_all(l, b"$NetBSD").next().is_some()) else {
+    let Some(line) = text
+        .split(|&b| b == b'\n')
+        .find(|l| find_all(l, b"$NetBSD").next().is_some())
+    else {
         return Ok(Vec::new());
     };
     Ok(keyword_in(line).unwrap_or(line).to_vec())
@@ -150,9 +165,18 @@ mod tests {
 
     #[test]
     fn keyword_extraction_follows_the_sed_expression() {
-        assert_eq!(keyword_in(b"# $NetBSD: Makefile,v 1.2 2020/01/01 x Exp $"), Some(&b"$NetBSD: Makefile,v 1.2 2020/01/01 x Exp $"[..]));
-        assert_eq!(keyword_in(b"$NetBSD: a $ and $NetBSD: b $ end"), Some(&b"$NetBSD: b $"[..]));
-        assert_eq!(keyword_in(b"$NetBSD: a $NetBSD"), Some(&b"$NetBSD: a $"[..]));
+        assert_eq!(
+            keyword_in(b"# $NetBSD: Makefile,v 1.2 2020/01/01 x Exp $"),
+            Some(&b"$NetBSD: Makefile,v 1.2 2020/01/01 x Exp $"[..])
+        );
+        assert_eq!(
+            keyword_in(b"$NetBSD: a $ and $NetBSD: b $ end"),
+            Some(&b"$NetBSD: b $"[..])
+        );
+        assert_eq!(
+            keyword_in(b"$NetBSD: a $NetBSD"),
+            Some(&b"$NetBSD: a $"[..])
+        );
         assert_eq!(keyword_in(b"x $NetBSD no close"), None);
     }
 
