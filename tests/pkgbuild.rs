@@ -383,3 +383,21 @@ fn version_mismatch_is_refused_before_reading_input() {
     assert!(w.calls().is_empty());
     assert!(!Path::new(&w.p("bulklog/foo-1.0")).exists());
 }
+
+#[test]
+fn a_record_without_pkgname_is_refused() {
+    let w = world("");
+    std::fs::write(w.p("bulklog/keep.txt"), "x").unwrap();
+    let out = w.run(
+        "pkg-build",
+        &[],
+        "PKG_LOCATION=cat/foo\nPKGNAME=partial-line-without-newline",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "pkg-build: no PKGNAME= line in the package record on stdin\n"
+    );
+    assert!(w.calls().is_empty());
+    assert!(w.p("bulklog/keep.txt").exists());
+}

@@ -61,6 +61,13 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     let cfg = Config::load_checked()?;
     let info = BuildInfo::parse(io::stdin().lock())
         .map_err(|e| cli::Error::err("cannot read the package record from stdin", &e))?;
+    // Without a name the log directory would be ${bulklog} itself and the
+    // original would empty it; refuse instead (deliberate fix).
+    if info.pkgname.is_empty() {
+        return Err(cli::Error::errx(
+            "no PKGNAME= line in the package record on stdin",
+        ));
+    }
     let euid = nix::unistd::geteuid().as_raw();
     Ok(PkgBuild::new(cfg, info, euid).run())
 }
