@@ -255,3 +255,22 @@ fn version_mismatch() {
         )
     );
 }
+
+#[test]
+fn missing_success_list_still_makes_the_summaries() {
+    let w = world();
+    fs::remove_file(w.p("bulklog/meta/success")).unwrap();
+    let out = w.command("build").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("meta/success"));
+    let calls = w.calls();
+    assert_eq!(
+        calls[1], "pkg_info [-X]",
+        "xargs runs its command once even without input"
+    );
+    assert_eq!(
+        calls[2],
+        "digest [SHA512] [All/pkg_summary.bz2] [All/pkg_summary.gz]"
+    );
+    assert_eq!(decompress("gzip", &w.p("packages/All/pkg_summary.gz")), "");
+}

@@ -199,11 +199,17 @@ fn chdir(dir: &str) -> Result<()> {
 /// message, as in the original's pipeline.
 fn read_success(path: &Path) -> Vec<String> {
     match std::fs::read(path) {
-        Ok(buf) => buf
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| String::from_utf8_lossy(l).into_owned())
-            .collect(),
+        Ok(buf) => {
+            // Every line counts, an empty one too (sed still appends the
+            // suffix to it); only the end after the last newline is none.
+            if buf.is_empty() {
+                return Vec::new();
+            }
+            let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            body.split(|&b| b == b'\n')
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect()
+        }
         Err(e) => {
             eprintln!(
                 "build: cannot open {}: {}",
