@@ -401,3 +401,92 @@ fn a_record_without_pkgname_is_refused() {
     assert!(w.calls().is_empty());
     assert!(w.p("bulklog/keep.txt").exists());
 }
+
+#[test]
+fn setup_failures_abort_with_the_shell_statuses() {
+    // cd into a missing package directory: sh's status 2, no handler.
+    let w = world("");
+    let out = w.run("pkg-build", &[], &FOO.replace("cat/foo", "cat/missing"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "can't cd to T/pkgsrc/cat/missing"
+            .replace('T', &w.s(""))
+            .as_str()
+    ));
+    assert_eq!(
+        w.calls().last().unwrap(),
+        "client-clean [PBULK_CONF=T/pbulk.conf]"
+    );
+
+    // `rm -f dir/*` refuses a directory: status 1 before any make step.
+    let w = world("");
+    std::fs::create_dir_all(w.p("bulklog/foo-1.0/sub")).unwrap();
+    let out = w.run("pkg-build", &[], FOO);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!w.calls().iter().any(|c| c.starts_with("make")));
+
+    // A failing client-clean ends it with its own status.
+    let w = world("");
+    std::fs::write(w.p("libexec/client-clean"), "#!/bin/sh\nexit 6\n").unwrap();
+    let out = w.run("pkg-build", &[], FOO);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(!w.p("bulklog/foo-1.0").exists());
+}
+
+/// As an ordinary user nothing goes through su, whatever the config says.
+/// Runs pkg-build as nobody through setpriv when the tests run as root.
+#[test]
+fn non_root_runs_every_step_directly() {
+    if !pkgbuild_support::is_root() {
+        // The other tests already expect direct runners then.
+        return;
+    }
+    let mut w = world("");
+    w.conf_extra.push("use_unprivileged_checksum=yes".into());
+    let conf = w.write_conf();
+    let chmod = std::process::Command::new("chmod")
+        .arg("-R")
+        .arg("a+rwX")
+        .arg(w.p(""))
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let cmd = w.command("pkg-build");
+    let bin = pkgbuild_support::common::bin("pkg-build");
+    let mut setpriv = std::process::Command::new("setpriv");
+    setpriv
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(bin);
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            setpriv.env(k, v);
+        }
+    }
+    setpriv.current_dir(w.p(""));
+    use std::io::Write;
+    let mut child = setpriv
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(FOO.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let direct: Vec<String> = calls_of_success("")
+        .into_iter()
+        .filter(|c| !c.starts_with("su "))
+        .collect();
+    assert_eq!(w.calls(), direct);
+}
