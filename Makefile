@@ -19,12 +19,12 @@ LIBEXEC_PROGS = build build-client-start client-clean client-prepare compute-pac
 # cargo reserves the binary name `build`; it is installed under its reference name.
 cargo_name = $(if $(filter build,$(1)),pbulk-phase-build,$(1))
 
-.PHONY: all install uninstall test bench clean
+.PHONY: all deps install uninstall test bench clean
 
 all:
 	$(CARGO) build --release --workspace
 
-test:
+test: deps
 	$(CARGO) test --release --workspace
 
 bench:
@@ -32,3 +32,6 @@ bench:
 
 clean:
 	$(CARGO) clean
+
+deps:
+	sh tools/deps

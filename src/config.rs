@@ -129,7 +129,9 @@ impl Config {
         let md = std::fs::metadata(path)
             .map_err(|e| Error::err(format_args!("cannot read configuration {shown}"), &e))?;
         if !md.is_file() {
-            return Err(Error::errx(format!("cannot read configuration {shown}: not a regular file")));
+            return Err(Error::errx(format!(
+                "cannot read configuration {shown}: not a regular file"
+            )));
         }
         std::fs::File::open(path)
             .map_err(|e| Error::err(format_args!("cannot read configuration {shown}"), &e))?;
@@ -155,13 +157,19 @@ impl Config {
             .map_err(|e| Error::err("cannot run /bin/sh to read the configuration", &e))?;
         let errtext = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
-            let last = errtext.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let last = errtext
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
             let why = if last.is_empty() {
                 format!("sh exited with {}", out.status)
             } else {
                 last.trim().to_string()
             };
-            return Err(Error::errx(format!("cannot source configuration {shown}: {why}")));
+            return Err(Error::errx(format!(
+                "cannot source configuration {shown}: {why}"
+            )));
         }
         // What the config itself wrote to stderr is passed on as sh would.
         if !out.stderr.is_empty() {
@@ -172,14 +180,23 @@ impl Config {
         std::fs::File::open(dump.path())
             .and_then(|mut f| f.read_to_end(&mut raw))
             .map_err(|e| Error::err("cannot read back the configuration dump", &e))?;
-        Ok(Config { path: path.to_path_buf(), vars: parse_dump(&raw) })
+        Ok(Config {
+            path: path.to_path_buf(),
+            vars: parse_dump(&raw),
+        })
     }
 
     /// Build a configuration from explicit values (tests, derived configs).
-    pub fn from_pairs<'a>(path: &Path, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Config {
+    pub fn from_pairs<'a>(
+        path: &Path,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Config {
         Config {
             path: path.to_path_buf(),
-            vars: pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -273,7 +290,10 @@ fn parse_dump(raw: &[u8]) -> HashMap<String, String> {
 
 /// Split like an unquoted sh expansion with the default IFS (no globbing).
 pub fn split_words(s: &str) -> Vec<String> {
-    s.split([' ', '\t', '\n']).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    s.split([' ', '\t', '\n'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A command line from a config value that holds a command plus arguments

@@ -21,7 +21,10 @@ pub fn write_atomic_with(
         _ => Path::new("."),
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp")))
+        .prefix(&format!(
+            ".{}.",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp")
+        ))
         .tempfile_in(dir)?;
     {
         let mut w = io::BufWriter::new(tmp.as_file_mut());
@@ -55,7 +58,11 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Open a log for appending whole lines (created 0666 minus umask).
 pub fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).append(true).create(true).open(path)
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
 }
 
 /// Append one line with a single write and make it durable before returning,

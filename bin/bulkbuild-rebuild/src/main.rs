@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("bulkbuild-rebuild", |_| Err(pbulk::cli::Error::not_yet("bulkbuild-rebuild")));
+    pbulk::cli::main("bulkbuild-rebuild", |_| {
+        Err(pbulk::cli::Error::not_yet("bulkbuild-rebuild"))
+    });
 }

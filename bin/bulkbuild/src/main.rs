@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("bulkbuild", |_| Err(pbulk::cli::Error::not_yet("bulkbuild")));
+    pbulk::cli::main("bulkbuild", |_| {
+        Err(pbulk::cli::Error::not_yet("bulkbuild"))
+    });
 }

@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("pbulk-build", |_| Err(pbulk::cli::Error::not_yet("pbulk-build")));
+    pbulk::cli::main("pbulk-build", |_| {
+        Err(pbulk::cli::Error::not_yet("pbulk-build"))
+    });
 }

@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("pbulk-scan", |_| Err(pbulk::cli::Error::not_yet("pbulk-scan")));
+    pbulk::cli::main("pbulk-scan", |_| {
+        Err(pbulk::cli::Error::not_yet("pbulk-scan"))
+    });
 }

@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("client-clean", |_| Err(pbulk::cli::Error::not_yet("client-clean")));
+    pbulk::cli::main("client-clean", |_| {
+        Err(pbulk::cli::Error::not_yet("client-clean"))
+    });
 }

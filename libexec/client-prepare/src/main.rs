@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("client-prepare", |_| Err(pbulk::cli::Error::not_yet("client-prepare")));
+    pbulk::cli::main("client-prepare", |_| {
+        Err(pbulk::cli::Error::not_yet("client-prepare"))
+    });
 }

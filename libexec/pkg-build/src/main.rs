@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("pkg-build", |_| Err(pbulk::cli::Error::not_yet("pkg-build")));
+    pbulk::cli::main("pkg-build", |_| {
+        Err(pbulk::cli::Error::not_yet("pkg-build"))
+    });
 }

@@ -1,3 +1,5 @@
 fn main() {
-    pbulk::cli::main("pre-build", |_| Err(pbulk::cli::Error::not_yet("pre-build")));
+    pbulk::cli::main("pre-build", |_| {
+        Err(pbulk::cli::Error::not_yet("pre-build"))
+    });
 }
