@@ -14,6 +14,7 @@ pub mod html;
 pub mod packages;
 pub mod parse;
 pub mod sort;
+pub mod timeline;
 
 pub mod txt;
 
@@ -88,6 +89,7 @@ pub fn create_report_html_main(a: Vec<OsString>) -> Result<i32> {
     }
     let p = args("create-report-html", "<metadir> <logdir>", a, 2)?;
     html::run(&p[0], &p[1])?;
+    timeline::run(&p[0], &p[1])?;
 
     Ok(0)
 }
