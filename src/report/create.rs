@@ -95,10 +95,15 @@ pub fn render(presolve: &[u8], pbuild: &[u8], out: &mut impl Write) -> std::io::
 /// Write `<meta>/report` from `<meta>/presolve` and `<meta>/pbuild`.
 pub fn run(meta: &Path) -> Result<()> {
     let pbuild = super::read_file(&meta.join("pbuild"))?;
-    let presolve = super::read_file(&meta.join("presolve"))?;
+    let presolve = super::input::Mapped::open(&meta.join("presolve"))?;
     let path = meta.join("report");
-    crate::fsutil::write_atomic_with(&path, |w| render(&presolve, &pbuild, w))
-        .map_err(|e| Error::err(format_args!("cannot write {}", path.display()), &e))
+    // Large buffer: the report is as big as presolve (160 MB on a full tree).
+    crate::fsutil::write_atomic_with(&path, |w| {
+        let mut big = std::io::BufWriter::with_capacity(1 << 20, w);
+        render(&presolve, &pbuild, &mut big)?;
+        big.flush()
+    })
+    .map_err(|e| Error::err(format_args!("cannot write {}", path.display()), &e))
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use std::path::Path;
 use super::awk::{split_blanks, AwkArray, SplitOrders};
 use super::parse::{st, Report, Status};
 use super::sort::{sort_c, sort_rn};
-use crate::cli::Result;
 
 const TOP: usize = 25;
 /// At most this many causes are named; one more turns into ` ...`.
@@ -309,14 +308,6 @@ pub fn render(r: &Report, status: &Status, logdir: &Path) -> Vec<u8> {
     }
     o.extend_from_slice(b"      </tbody>\n    </table>\n  </body>\n</html>\n");
     o
-}
-
-/// Write `<meta>/report.html`.
-pub fn run(meta: &Path, logdir: &Path) -> Result<()> {
-    let buf = super::parse::read_report(meta)?;
-    let r = Report::parse(&buf);
-    let status = Status::read(&meta.join("status"));
-    super::write_file(&meta.join("report.html"), &render(&r, &status, logdir))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod awk;
 pub mod create;
 pub mod dot;
 pub mod html;
+pub mod input;
 pub mod packages;
 pub mod parse;
 pub mod sort;
@@ -88,8 +89,19 @@ pub fn create_report_html_main(a: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     }
     let p = args("create-report-html", "<metadir> <logdir>", a, 2)?;
-    html::run(&p[0], &p[1])?;
-    timeline::run(&p[0], &p[1])?;
+    let (meta, logdir) = (&p[0], &p[1]);
+    let buf = parse::read_report(meta)?;
+    let r = parse::Report::parse(&buf);
+    let status = parse::Status::read(&meta.join("status"));
+    write_file(
+        &meta.join("report.html"),
+        &html::render(&r, &status, logdir),
+    )?;
+    let spans = timeline::read_spans(meta);
+    write_file(
+        &meta.join("report-timeline.html"),
+        &timeline::render(&r, &status, logdir, &spans),
+    )?;
 
     Ok(0)
 }

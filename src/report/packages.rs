@@ -75,7 +75,8 @@ pub fn render(presolve: &[u8], success: &[u8]) -> Vec<u8> {
 
 /// The include rules for `<meta>/presolve` and `<meta>/success`.
 pub fn run(meta: &Path) -> Result<Vec<u8>> {
-    let presolve = super::read_file(&meta.join("presolve"))?;
+    let keys: [&[u8]; 4] = [b"PKGNAME=", b"CATEGORIES=", b"NO_BIN_ON_FTP=", b"DEPENDS="];
+    let presolve = super::input::read_filtered(&meta.join("presolve"), &keys)?;
     let success = super::read_file(&meta.join("success"))?;
     Ok(render(&presolve, &success))
 }

@@ -12,9 +12,16 @@ use crate::cli::Result;
 /// The lines of a buffer as awk's getline sees them (no newline; a last
 /// line without one still counts).
 pub fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = buf.strip_suffix(b"\n").unwrap_or(buf);
-    let empty = buf.is_empty();
-    body.split(|&b| b == b'\n').filter(move |_| !empty)
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= buf.len() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+        let line = &buf[pos..end];
+        pos = end + 1;
+        Some(line)
+    })
 }
 
 /// awk's string-to-number for the integers the reports hold: leading
@@ -186,7 +193,39 @@ impl<'a> Report<'a> {
     }
 }
 
-/// Read `<meta>/report`.
+/// The kinds of `meta/report` lines the generators look at.
+pub const REPORT_KEYS: [&[u8]; 7] = [
+    b"PKGNAME=",
+    b"MAINTAINER=",
+    b"PKG_LOCATION=",
+    b"PKG_DEPTH=",
+    b"BUILD_STATUS=",
+    b"PKG_FAIL_REASON=",
+    b"DEPENDS=",
+];
+
+/// The lines of `<meta>/report` that [`Report::parse`] uses.
 pub fn read_report(meta: &Path) -> Result<Vec<u8>> {
-    super::read_file(&meta.join("report"))
+    super::input::read_filtered(&meta.join("report"), &REPORT_KEYS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_like_getline() {
+        let all = |b: &'static [u8]| lines(b).collect::<Vec<_>>();
+        assert_eq!(all(b""), Vec::<&[u8]>::new());
+        assert_eq!(all(b"\n"), vec![&b""[..]]);
+        assert_eq!(all(b"a\n\nb"), vec![&b"a"[..], b"", b"b"]);
+        assert_eq!(all(b"a\n"), vec![&b"a"[..]]);
+    }
+
+    #[test]
+    fn awk_numbers() {
+        assert_eq!(awk_int(b" 12x"), 12);
+        assert_eq!(awk_int(b"-3"), -3);
+        assert_eq!(awk_int(b""), 0);
+    }
 }

@@ -13,7 +13,6 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::parse::{st, Report, Status};
-use crate::cli::Result;
 
 /// The name of the timing file in the meta directory.
 pub const TIMELINE_CSV: &str = "build-timeline.csv";
@@ -206,16 +205,9 @@ body {{ font-family: sans-serif; }} table {{ border-collapse: collapse; }} td, t
     o.into_bytes()
 }
 
-/// Write `<meta>/report-timeline.html`.
-pub fn run(meta: &Path, logdir: &Path) -> Result<()> {
-    let buf = super::parse::read_report(meta)?;
-    let r = Report::parse(&buf);
-    let status = Status::read(&meta.join("status"));
-    let spans = parse_csv(&std::fs::read_to_string(meta.join(TIMELINE_CSV)).unwrap_or_default());
-    super::write_file(
-        &meta.join("report-timeline.html"),
-        &render(&r, &status, logdir, &spans),
-    )
+/// The timing data of `<meta>/build-timeline.csv`, none if it is absent.
+pub fn read_spans(meta: &Path) -> Vec<Span> {
+    parse_csv(&std::fs::read_to_string(meta.join(TIMELINE_CSV)).unwrap_or_default())
 }
 
 #[cfg(test)]
