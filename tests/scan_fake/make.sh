@@ -5,7 +5,7 @@
 #   index     the pbulk-index output; "@V@" is replaced by the content of
 #             the file named in "vfile" (a stand-in for an included .mk)
 #   delay     seconds to sleep first; fail = exit 2 after printing;
-#   hang      sleep "forever"
+#   hang      sleep "forever" (the sleep's pid goes to $FAKE_MAKE_PIDS)
 if [ -n "$FAKE_MAKE_LOG" ]; then
 	echo "$$ $1 $PWD" >> "$FAKE_MAKE_LOG"
 fi
@@ -18,7 +18,9 @@ show-subdir-var)
 pbulk-index)
 	[ -f delay ] && sleep "$(cat delay)"
 	if [ -f hang ]; then
-		sleep 1000
+		sleep 1000 &
+		echo "$!" >> "${FAKE_MAKE_PIDS:-/dev/null}"
+		wait "$!"
 	fi
 	if [ -f vfile ]; then
 		sed "s/@V@/$(cat "$(cat vfile)")/" index
