@@ -151,7 +151,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     if o.master.is_some() {
         return Err(Error::not_yet("master mode (-m)"));
     }
-    let _ = o.start;
+    // `-I` (o.start) belongs to master mode, a later issue.
     let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
     let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
     if build.sched.has_job() {
