@@ -496,3 +496,29 @@ fn sigterm_stops_running_builds_without_logging_them() {
         }
     }
 }
+
+#[test]
+fn report_through_a_symlink_and_logs_that_are_not_files() {
+    let t = Tree::new(
+        "PKGNAME=skip-1\nPKG_SKIP_REASON=x\nPKG_FAIL_REASON=\n",
+        "none",
+    );
+    std::os::unix::fs::symlink("real", t.path("link")).unwrap();
+    let out = t.run(&["-r", "link", "-b", "b.sh", "presolve", "s", "e"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::fs::symlink_metadata(t.path("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(t.read("real"), "skip-1|prefailed||1\n");
+    let out = t.run(&["-b", "b.sh", "presolve", "s", "/dev/null"]);
+    assert_eq!(
+        text(&out.stderr),
+        "pbulk-build: Input is not regular file\n"
+    );
+    let out = t.run(&["-b", "b.sh", ".", "s", "e"]);
+    assert_eq!(
+        text(&out.stderr),
+        "pbulk-build: Input is not regular file\n"
+    );
+}
