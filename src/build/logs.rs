@@ -150,16 +150,7 @@ pub fn write_report(path: &Path, jobs: &Jobs, sched: &Scheduler, depth: &[u64]) 
         }
         Ok(())
     };
-    let special = std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file());
-    let done = if special {
-        File::create(path).and_then(|f| {
-            let mut w = io::BufWriter::new(f);
-            fill(&mut w)?;
-            w.flush()
-        })
-    } else {
-        fsutil::write_atomic_with(path, |w| fill(w))
-    };
+    let done = fsutil::write_atomic_with(path, |w| fill(w));
     done.map_err(|e| Error::err("Cannot open report file", &e))
 }
 
