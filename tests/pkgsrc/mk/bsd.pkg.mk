@@ -196,6 +196,7 @@ package-install: package
 	  -K ${PKG_DBDIR:Q} ${PKGNAME:Q}
 
 clean:
+	@echo "===> Cleaning for ${PKGNAME}"
 	@rm -rf ${WRKDIR:Q}
 
 create-usergroup:
