@@ -493,6 +493,14 @@ fn patterns_follow_pkg_install_rules() {
         assert_eq!(got.trim_end(), want.unwrap_or(""), "{pat}");
         assert_eq!(out.status.success(), want.is_some(), "{pat}");
     }
+    // -e lists every match, -q silences both.
+    let all = run_tool("pkg_info", &["-K", db, "-e", "foo"], &[]);
+    assert_eq!(
+        String::from_utf8(all.stdout).unwrap(),
+        "foo-1.0\nfoo-1.0nb2\nfoo-1.0rc1x\nfoo-2.0alpha1\n"
+    );
+    let quiet = run_tool("pkg_info", &["-q", "-K", db, "-E", "foo>=1"], &[]);
+    assert!(quiet.status.success() && quiet.stdout.is_empty());
 }
 
 #[test]
