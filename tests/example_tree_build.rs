@@ -569,3 +569,44 @@ fn tree_works_from_another_place() {
         "{ids}"
     );
 }
+
+#[test]
+fn mksite_writes_a_usable_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("site");
+    let site = dir.to_str().unwrap();
+    let conf = tool_ok(
+        "mksite",
+        &[site, "/opt/pb/bin", "/opt/pb/libexec/pbulk"],
+        &[],
+    );
+    assert_eq!(conf, format!("{site}/pbulk.conf\n"));
+    let script = format!(
+        ". {site}/pbulk.conf && echo \"$config_version|$loc|$pkgsrc|$prefix|$pkgdb|$pkg_info|$pscan|$script_phase_build\""
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success());
+    let want = format!(
+        "0.68|{site}/bulklog/meta|{}|{site}/pkg|{site}/pkg/pkgdb|{}|/opt/pb/bin/pbulk-scan|/opt/pb/libexec/pbulk/build\n",
+        tree().display(),
+        example_tree_util::tool("pkg_info").display()
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    // The make wrapper hands the site's MAKECONF to bmake, without GNU
+    // make's flags.
+    let out = Command::new(dir.join("bin/make"))
+        .args(["show-vars", "VARNAMES=LOCALBASE PKG_DBDIR WRKDIR"])
+        .current_dir(tree().join("misc/hello"))
+        .env("MAKEFLAGS", "-j4 --jobserver-auth=3,4")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{site}/pkg\n{site}/pkg/pkgdb\n{site}/work/misc/hello/work\n")
+    );
+}
