@@ -610,3 +610,47 @@ fn mksite_writes_a_usable_site() {
         format!("{site}/pkg\n{site}/pkg/pkgdb\n{site}/work/misc/hello/work\n")
     );
 }
+
+#[test]
+fn cross_builds_find_dependencies_below_cross_destdir() {
+    let site = Site::new();
+    let libbase = site.built(
+        "devel/libbase",
+        &[],
+        &[&site.built("pkgtools/digest", &[], &[])],
+    );
+    // What pkg-build does in cross mode: install below target_destdir.
+    let dest = site.s("destdir");
+    let (db, prefix) = (
+        format!("{dest}{}", site.s("pkg/pkgdb")),
+        format!("{dest}{}", site.s("pkg")),
+    );
+    let path = site.s("packages/All");
+    let args = [
+        "-K",
+        db.as_str(),
+        "-m",
+        "amd64",
+        "-f",
+        "-I",
+        "-p",
+        prefix.as_str(),
+        libbase.as_str(),
+    ];
+    tool_ok("pkg_add", &args, &[("PKG_PATH", path.as_str())]);
+    assert!(Path::new(&prefix).join("bin/libbase").is_file());
+    // Without CROSS_DESTDIR the dependency is missing, with it it is found.
+    assert_eq!(
+        site.build("devel/libmid", &[], &[], ""),
+        Err("configure".into())
+    );
+    let cross = format!("CROSS_DESTDIR={dest}");
+    let out = site.make("devel/libmid", &["stage-package-create", &cross], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = site.make_ok("devel/libmid", &["show-var", "VARNAME=STAGE_PKGFILE"]);
+    assert!(member(file.trim_end(), "+CONTENTS").contains("\n@blddep libbase-1.0nb2\n"));
+}
