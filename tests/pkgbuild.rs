@@ -453,10 +453,15 @@ fn non_root_runs_every_step_directly() {
     assert!(chmod.success());
     std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let cmd = w.command("pkg-build");
-    let bin = pkgbuild_support::common::bin("pkg-build");
+    // The checkout may not be reachable for nobody; run a copy.
+    let bin = w.p("pkg-build");
+    std::fs::copy(pkgbuild_support::common::bin("pkg-build"), &bin).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let mut setpriv = std::process::Command::new("setpriv");
     setpriv
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(format!("--reuid={}", nobody.uid))
+        .arg(format!("--regid={}", nobody.gid))
+        .arg("--clear-groups")
         .arg(bin);
     for (k, v) in cmd.get_envs() {
         if let Some(v) = v {
