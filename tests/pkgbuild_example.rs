@@ -96,7 +96,7 @@ fn mtime(w: &World, rel: &str) -> filetime::FileTime {
 
 #[test]
 fn builds_a_dependency_chain_then_reuses_and_rebuilds() {
-    let w = site();
+    let mut w = site();
     for (name, loc, deps) in CHAIN {
         assert_eq!(pkg_build(&w, &record(name, loc, deps)), 0, "{name}");
         assert!(
@@ -137,6 +137,75 @@ fn builds_a_dependency_chain_then_reuses_and_rebuilds() {
         mtime(&w, "packages/All/libtop-0.9.3.tgz") > before,
         "libtop rebuilt"
     );
+
+    build_phase_summarizes(&mut w);
+}
+
+/// The build phase over the chain (pbulk-build replaced by `true`): the
+/// summary and checksums equal what the tools print for the sorted list.
+fn build_phase_summarizes(w: &mut World) {
+    fs::write(
+        w.p("bulklog/meta/success"),
+        "libtop-0.9.3\ndigest-20220214\nlibmid-2.1\nlibbase-1.0nb2\n",
+    )
+    .unwrap();
+    fs::write(w.p("bulklog/meta/status"), "").unwrap();
+    w.conf_extra
+        .extend(["pbuild=true".into(), format!("digest={}", tool("digest"))]);
+    let out = w.command("build").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let sorted = [
+        "digest-20220214.tgz",
+        "libbase-1.0nb2.tgz",
+        "libmid-2.1.tgz",
+        "libtop-0.9.3.tgz",
+    ];
+    let x = Command::new(tool("pkg_info"))
+        .arg("-X")
+        .args(sorted)
+        .current_dir(w.p("packages/All"))
+        .output()
+        .unwrap();
+    assert!(!x.stdout.is_empty());
+    assert_eq!(
+        unpack("gzip", &w.p("packages/All/pkg_summary.gz")),
+        x.stdout
+    );
+    assert_eq!(
+        unpack("bzip2", &w.p("packages/All/pkg_summary.bz2")),
+        x.stdout
+    );
+
+    let mut files: Vec<String> = sorted.iter().map(|f| format!("All/{f}")).collect();
+    files.extend(["All/pkg_summary.bz2".into(), "All/pkg_summary.gz".into()]);
+    files.sort();
+    let sums = Command::new(tool("digest"))
+        .arg("SHA512")
+        .args(&files)
+        .current_dir(w.p("packages"))
+        .output()
+        .unwrap();
+    assert_eq!(unpack("bzip2", &w.p("packages/SHA512.bz2")), sums.stdout);
+}
+
+fn tool(name: &str) -> String {
+    common::root()
+        .join("tests/tools")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn unpack(tool: &str, path: &std::path::Path) -> Vec<u8> {
+    let out = Command::new(tool).arg("-dc").arg(path).output().unwrap();
+    assert!(out.status.success());
+    out.stdout
 }
 
 #[test]
