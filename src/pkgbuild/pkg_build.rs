@@ -172,15 +172,14 @@ impl PkgBuild {
     /// The make wrapper: runner, `${make} <targets> BATCH=1
     /// DEPENDS_TARGET=/nonexistent ${MAKE_FLAGS} WRKLOG=<log dir>/work.log`.
     fn make_wrapper(&self, runner: Runner, targets: &[&str]) -> Argv {
-        let prefix = match runner {
+        let argv = match runner {
             Runner::Direct => Argv::new(),
             Runner::Su => Argv::new()
                 .arg("su")
                 .words(self.v("unprivileged_user"))
                 .args(["-c", "\"$@\"", "make"]),
         };
-        Argv(prefix.0)
-            .words(self.v("make"))
+        argv.words(self.v("make"))
             .args(targets)
             .args(["BATCH=1", "DEPENDS_TARGET=/nonexistent"])
             .words(&self.info.make_flags)
