@@ -495,3 +495,32 @@ fn non_root_runs_every_step_directly() {
         .collect();
     assert_eq!(w.calls(), direct);
 }
+
+#[test]
+fn hooks_find_a_relative_config_after_the_cd() {
+    let mut w = world("");
+    let synced = w.s("synced");
+    w.conf_extra.push(format!(
+        "mysync() {{ echo \"$2\" > {synced}; }}\nsync_package=mysync"
+    ));
+    use std::io::Write;
+    let mut child = w
+        .command("pkg-build")
+        .env("PBULK_CONF", "./pbulk.conf")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(FOO.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.read("synced"), "foo-1.0\n");
+    assert!(w
+        .calls()
+        .contains(&"client-clean [PBULK_CONF=T/pbulk.conf]".to_string()));
+}
