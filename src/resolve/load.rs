@@ -95,7 +95,7 @@ impl Scan {
             cur: None,
             invalid: false,
         };
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; CHUNK.min(len as usize + 1)];
         let (mut filled, mut base, mut total) = (0usize, 0u64, 0u64);
         while total < len {
             if filled == buf.len() {
