@@ -151,10 +151,12 @@ pub fn quick_prefix(pattern: &[u8]) -> &[u8] {
     &pattern[..2]
 }
 
-/// Whether matching `pattern` can never fail with a malformed alternate,
-/// whatever the name. Conservative: `false` when unsure.
-pub fn never_malformed(pattern: &[u8]) -> bool {
-    alternate::never_malformed(c_str(pattern))
+/// The brace-free patterns `pattern` expands to; a name matches `pattern`
+/// exactly when it matches one of them. `None` when matching may fail with
+/// a malformed alternate for some name (or the expansion is too large to
+/// list), so callers must match the pattern itself.
+pub fn expansions(pattern: &[u8]) -> Option<Vec<Vec<u8>>> {
+    alternate::leaves(c_str(pattern))
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ pub struct Resolution {
 struct Resolver<'a> {
     scan: &'a Scan,
     opts: &'a Options,
-    index: Index,
+    index: Index<'a>,
     memo: Memo,
     err: BufWriter<&'a mut dyn Write>,
     missing: Option<BufWriter<&'a File>>,
