@@ -25,8 +25,6 @@ use depends::{Step, Tokens};
 use load::Scan;
 use matcher::{Index, Memo};
 
-pub use matcher::fast_path;
-
 const PROG: &str = "pbulk-resolve";
 
 /// The usage line. The 0.76 sources were not readable; this is the
