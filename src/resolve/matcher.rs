@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::load::Scan;
-use crate::pattern::{self, Best, MatchError};
+use crate::pattern::{self, Best, MatchError, Pattern};
 
 /// Candidate lookup: names sorted (for prefix ranges) and grouped by base
 /// (the text before the last `-`, which dewey and exact patterns fix).
@@ -80,11 +80,12 @@ pub fn matches_in_order(
     index: &Index<'_>,
     pattern: &[u8],
 ) -> Result<Vec<u32>, MatchError> {
+    let pat = Pattern::new(pattern);
     let has_alternates = memchr::memchr(b'{', pattern).is_some();
     let mut found = Vec::new();
     if !has_alternates {
         for i in index.candidates(pattern) {
-            if pattern::pkg_match(pattern, scan.name(i as usize))? {
+            if pat.matches_plain(scan.name(i as usize))? {
                 found.push(i);
             }
         }
@@ -95,7 +96,7 @@ pub fn matches_in_order(
         cands.sort_unstable();
         cands.dedup();
         for i in cands {
-            if pattern::pkg_match(pattern, scan.name(i as usize))? {
+            if pat.matches_plain(scan.name(i as usize))? {
                 found.push(i);
             }
         }
@@ -107,7 +108,7 @@ pub fn matches_in_order(
             .collect();
         cands.sort_unstable();
         for i in cands {
-            if pattern::pkg_match(pattern, scan.name(i as usize))? {
+            if pat.matches_plain(scan.name(i as usize))? {
                 found.push(i);
             }
         }

@@ -20,7 +20,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use crate::cli::{self, Error, Result};
-use crate::pattern::{self, MatchError};
+use crate::pattern::{MatchError, Pattern};
 use depends::{Step, Tokens};
 use load::Scan;
 use matcher::{Index, Memo};
@@ -236,8 +236,9 @@ impl<'a> Resolver<'a> {
             };
             let (pattern, location) = (&buf[pat], &buf[loc]);
             let mut satisfied = None;
+            let pat = Pattern::new(pattern);
             for &c in chosen.iter() {
-                if pattern::pkg_match(pattern, scan.name(c as usize)).map_err(fatal)? {
+                if pat.matches_plain(scan.name(c as usize)).map_err(fatal)? {
                     satisfied = Some(c);
                     break;
                 }
