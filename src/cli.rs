@@ -33,7 +33,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// errx(3): `<progname>: msg`, exit 1.
     pub fn errx(msg: impl Into<String>) -> Self {
-        Error { code: 1, msg: msg.into(), channel: Channel::Diag }
+        Error {
+            code: 1,
+            msg: msg.into(),
+            channel: Channel::Diag,
+        }
     }
 
     /// err(3): `<progname>: msg: strerror(errno)`, exit 1.
@@ -43,12 +47,20 @@ impl Error {
 
     /// A text printed verbatim on stderr (usage), with the given status.
     pub fn stderr(code: i32, msg: impl Into<String>) -> Self {
-        Error { code, msg: msg.into(), channel: Channel::Stderr }
+        Error {
+            code,
+            msg: msg.into(),
+            channel: Channel::Stderr,
+        }
     }
 
     /// A text printed verbatim on stdout, with the given status.
     pub fn stdout(code: i32, msg: impl Into<String>) -> Self {
-        Error { code, msg: msg.into(), channel: Channel::Stdout }
+        Error {
+            code,
+            msg: msg.into(),
+            channel: Channel::Stdout,
+        }
     }
 
     /// The same error with another exit status.
@@ -85,7 +97,11 @@ pub fn report(prog: &str, e: &Error) {
         Channel::Diag => format!("{prog}: {}", e.msg),
         Channel::Stderr | Channel::Stdout => e.msg.clone(),
     };
-    let nl = if text.ends_with('\n') || text.is_empty() { "" } else { "\n" };
+    let nl = if text.ends_with('\n') || text.is_empty() {
+        ""
+    } else {
+        "\n"
+    };
     if e.channel == Channel::Stdout {
         let mut out = io::stdout().lock();
         let _ = write!(out, "{text}{nl}");

@@ -11,10 +11,12 @@ pub mod fsutil;
 pub mod paths;
 pub mod record;
 
-pub mod pattern;
-pub mod resolve;
-pub mod scan;
 pub mod build;
+pub mod netaddr;
+pub mod pattern;
+pub mod phase;
 pub mod pkgbuild;
 pub mod report;
-pub mod phase;
+pub mod resolve;
+pub mod scan;
+pub mod wire;

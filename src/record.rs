@@ -14,12 +14,15 @@ pub const PKGNAME: &[u8] = b"PKGNAME=";
 /// regular files only, and no NUL byte anywhere.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::err("Cannot open input", &e))?;
-    let md = f.metadata().map_err(|e| Error::err("Cannot stat input", &e))?;
+    let md = f
+        .metadata()
+        .map_err(|e| Error::err("Cannot stat input", &e))?;
     if !md.is_file() {
         return Err(Error::errx("Input is not regular file"));
     }
     let mut buf = Vec::with_capacity(md.len() as usize);
-    f.read_to_end(&mut buf).map_err(|e| Error::err("Failed to read input", &e))?;
+    f.read_to_end(&mut buf)
+        .map_err(|e| Error::err("Failed to read input", &e))?;
     check_no_nul(&buf)?;
     Ok(buf)
 }
@@ -96,10 +99,16 @@ pub fn split_records(buf: &[u8], min_len: usize) -> Result<Vec<Span>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < buf.len() {
-        let Some(name) = pkgname_of(&buf[pos..], min_len) else { break };
+        let Some(name) = pkgname_of(&buf[pos..], min_len) else {
+            break;
+        };
         let name_end = pos + PKGNAME.len() + name.len();
         let end = record_end(buf, pos).ok_or_else(|| Error::errx("Invalid input"))?;
-        out.push(Span { start: pos, end, name_end });
+        out.push(Span {
+            start: pos,
+            end,
+            name_end,
+        });
         pos = end;
     }
     if pos != buf.len() {
@@ -119,7 +128,10 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].pkgname(buf), b"foo-1.0");
         assert_eq!(recs[1].text(buf), b"PKGNAME=bar-2\nX=PKGNAME=y\n");
-        assert_eq!(field(recs[0].text(buf), b"PKG_LOCATION="), Some(&b"a/foo"[..]));
+        assert_eq!(
+            field(recs[0].text(buf), b"PKG_LOCATION="),
+            Some(&b"a/foo"[..])
+        );
     }
 
     #[test]

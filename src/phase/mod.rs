@@ -1,9 +1,10 @@
 //! The phase programs and the drivers that chain them.
 
+pub mod build;
 pub mod bulkbuild;
 pub mod client;
 pub mod pre_build;
-pub mod scan;
-pub mod build;
 pub mod report;
+pub mod scan;
+pub mod sys;
 pub mod upload;
