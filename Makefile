@@ -52,7 +52,7 @@ MAN_PAGES = $(wildcard man/*.1)
 all:
 	$(CARGO) build --release --workspace
 
-test: deps
+test: deps all
 	$(CARGO) test --release --workspace
 
 bench:
