@@ -77,17 +77,38 @@ pub fn append_line_synced(f: &mut File, line: &str) -> io::Result<()> {
 
 /// A temporary file beside `path`, for output that is produced over a long
 /// time and must replace `path` only when complete ([`commit_temp`]).
+/// Created here rather than by `tempfile` so a failure is the plain OS error
+/// (`No such file or directory`), fit for an err(3)-style message.
 pub fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp")
-        ))
-        .tempfile_in(dir)
+    let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp");
+    let mut n = 0;
+    loop {
+        let tmp = dir.join(format!(".{base}.{}.{n}", std::process::id()));
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => {
+                return match tempfile::TempPath::try_from_path(&tmp) {
+                    Ok(p) => Ok(tempfile::NamedTempFile::from_parts(f, p)),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&tmp);
+                        Err(e)
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Give a finished [`temp_beside`] file the mode a plain create would, make
