@@ -55,7 +55,7 @@ all:
 test: deps all
 	$(CARGO) test --release --workspace
 
-bench:
+bench: all
 	$(CARGO) bench --workspace
 
 clean:
