@@ -353,3 +353,25 @@ fn output_and_make_problems_are_reported_before_scanning() {
         scanned(&record("a-1", "", ""), "x/a")
     );
 }
+
+#[test]
+fn output_through_a_symlink_or_to_a_pipe() {
+    let t = Tree::new();
+    t.subdirs("", "x\n");
+    t.subdirs("x", "a\n");
+    t.package("x/a", &record("a-1", "", ""));
+    let want = scanned(&record("a-1", "", ""), "x/a");
+    // A symlink keeps pointing at the (replaced) target.
+    std::fs::write(t.path("real"), "old\n").unwrap();
+    std::os::unix::fs::symlink(t.path("real"), t.path("link")).unwrap();
+    assert_eq!(t.scan(&[], "link").status.code(), Some(0));
+    assert!(std::fs::symlink_metadata(t.path("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(text(&std::fs::read(t.path("real")).unwrap()), want);
+    // /dev/stdout on a pipe is written in place.
+    let o = t.cmd(&[]).arg(&t.root).arg("/dev/stdout").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), want);
+}
