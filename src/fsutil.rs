@@ -104,32 +104,93 @@ pub fn append_line_synced(f: &mut File, line: &str) -> io::Result<()> {
     f.sync_data()
 }
 
-/// A temporary file beside `path`, for output that is produced over a long
-/// time and must replace `path` only when complete ([`commit_temp`]).
-pub fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp")
-        ))
-        .tempfile_in(dir)
+/// An output produced over a long time (a scan, a child's stdout) that
+/// must replace its target only when complete, following the same rules as
+/// [`write_atomic_with`]: a symlink's target is replaced, not the link, and
+/// a target that is not a regular file is written in place.
+pub struct PendingFile {
+    file: File,
+    tmp: Option<(tempfile::TempPath, std::path::PathBuf)>,
 }
 
-/// Give a finished [`temp_beside`] file the mode a plain create would, make
-/// it durable and rename it over `path`.
-pub fn commit_temp(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    set_default_mode(tmp.as_file())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    sync_dir(dir)
+impl PendingFile {
+    /// Start the output for `path`. The temporary file is made here rather
+    /// than by `tempfile` so a failure is the plain OS error (`No such file
+    /// or directory`), fit for an err(3)-style message.
+    pub fn create(path: &Path) -> io::Result<PendingFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let target = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+                Ok(t) => t,
+                Err(_) => {
+                    return Ok(PendingFile {
+                        file: File::create(path)?,
+                        tmp: None,
+                    })
+                }
+            },
+            _ => path.to_path_buf(),
+        };
+        if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+            return Ok(PendingFile {
+                file: File::create(&target)?,
+                tmp: None,
+            });
+        }
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let base = target.file_name().and_then(|n| n.to_str()).unwrap_or("tmp");
+        let mut n = 0;
+        loop {
+            let tmp = dir.join(format!(".{base}.{}.{n}", std::process::id()));
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+            {
+                Ok(file) => {
+                    return match tempfile::TempPath::try_from_path(&tmp) {
+                        Ok(t) => Ok(PendingFile {
+                            file,
+                            tmp: Some((t, target)),
+                        }),
+                        Err(e) => {
+                            let _ = std::fs::remove_file(&tmp);
+                            Err(e)
+                        }
+                    };
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The file being written.
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Put the finished output in place: the mode a plain create would
+    /// give, fsync, rename, fsync the directory. Dropping a pending file
+    /// instead removes the temporary file and leaves the target alone.
+    pub fn commit(self) -> io::Result<()> {
+        let Some((tmp, target)) = self.tmp else {
+            return Ok(());
+        };
+        set_default_mode(&self.file)?;
+        self.file.sync_all()?;
+        drop(self.file);
+        tmp.persist(&target).map_err(|e| e.error)?;
+        match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => sync_dir(d),
+            _ => sync_dir(Path::new(".")),
+        }
+    }
 }
 
 #[cfg(test)]

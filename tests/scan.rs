@@ -314,3 +314,64 @@ fn children_inherit_environment_and_run_in_the_package_directory() {
         )
     );
 }
+
+#[test]
+fn output_and_make_problems_are_reported_before_scanning() {
+    let t = Tree::new();
+    t.subdirs("", "x\n");
+    t.subdirs("x", "a\n");
+    t.package("x/a", &record("a-1", "", ""));
+    let out = t.path("no/such/dir/pscan");
+    let o = t.cmd(&[]).arg(&t.root).arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "pbulk-scan: Cannot create output file {}: No such file or directory\n",
+            out.display()
+        )
+    );
+    assert_eq!(t.calls(), ["show-subdir-var .", "show-subdir-var x"]);
+
+    let o = std::process::Command::new(common::bin("pbulk-scan"))
+        .args(["-M", "/nonexistent/make"])
+        .arg(&t.root)
+        .arg(t.path("pscan"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "pbulk-scan: Cannot extract categories: No such file or directory\n"
+    );
+
+    // -I without -m is accepted and ignored, as in the original.
+    let o = t.scan(&["-I", "/nonexistent/start"], "pscan");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        text(&std::fs::read(t.path("pscan")).unwrap()),
+        scanned(&record("a-1", "", ""), "x/a")
+    );
+}
+
+#[test]
+fn output_through_a_symlink_or_to_a_pipe() {
+    let t = Tree::new();
+    t.subdirs("", "x\n");
+    t.subdirs("x", "a\n");
+    t.package("x/a", &record("a-1", "", ""));
+    let want = scanned(&record("a-1", "", ""), "x/a");
+    // A symlink keeps pointing at the (replaced) target.
+    std::fs::write(t.path("real"), "old\n").unwrap();
+    std::os::unix::fs::symlink(t.path("real"), t.path("link")).unwrap();
+    assert_eq!(t.scan(&[], "link").status.code(), Some(0));
+    assert!(std::fs::symlink_metadata(t.path("link"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(text(&std::fs::read(t.path("real")).unwrap()), want);
+    // /dev/stdout on a pipe is written in place.
+    let o = t.cmd(&[]).arg(&t.root).arg("/dev/stdout").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), want);
+}

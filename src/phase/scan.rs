@@ -280,21 +280,25 @@ impl<'c> Phase<'c> {
         if let Some(f) = stderr {
             cmd.stderr(Stdio::from(f));
         }
-        let tmp = match out {
+        let pending = match out {
             Out::Inherit => None,
             Out::File(target) => {
-                let tmp = fsutil::temp_beside(target).map_err(|e| cannot_create(target, &e))?;
-                let f = tmp.reopen().map_err(|e| cannot_create(target, &e))?;
+                let mut pending =
+                    fsutil::PendingFile::create(target).map_err(|e| cannot_create(target, &e))?;
+                let f = pending
+                    .file()
+                    .try_clone()
+                    .map_err(|e| cannot_create(target, &e))?;
                 cmd.stdout(Stdio::from(f));
-                Some((tmp, target))
+                Some((pending, target))
             }
         };
         let status = cmd
             .status()
             .map_err(|e| Error::err(prog, &e).with_code(127))?;
         drop(cmd);
-        if let Some((tmp, target)) = tmp {
-            fsutil::commit_temp(tmp, target).map_err(|e| cannot_create(target, &e))?;
+        if let Some((pending, target)) = pending {
+            pending.commit().map_err(|e| cannot_create(target, &e))?;
         }
         Ok(status)
     }

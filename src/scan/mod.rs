@@ -187,36 +187,40 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         if o.limited || o.args.len() != 1 {
             return Err(usage());
         }
-        return Err(Error::not_yet("pbulk-scan client mode (-c)"));
+        return Err(Error::not_yet("client mode (-c)"));
     }
     if o.args.len() != 2 {
         return Err(usage());
     }
     if o.master.is_some() {
-        return Err(Error::not_yet("pbulk-scan master mode (-m)"));
+        return Err(Error::not_yet("master mode (-m)"));
     }
     let timeout = timeout_from_env()?;
-    let watch = Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
-    let ctx = Ctx {
-        make,
-        pkgsrc: PathBuf::from(&o.args[0]),
-        procs: o.procs.unwrap_or(1),
-        timeout,
-        watch: &watch,
-    };
-    let output = Path::new(&o.args[1]);
+    let pkgsrc = PathBuf::from(&o.args[0]);
     let mut q = JobQueue::new(
-        ctx.pkgsrc.clone(),
+        pkgsrc.clone(),
         old,
         Progress {
             verbose: o.verbose >= 1,
         },
     );
+    // The list is read before the stop signals are caught, so an operator
+    // typing it can still interrupt the plain way.
     if o.limited {
         tree::limited_list(&mut std::io::stdin().lock(), &mut q)?;
-    } else {
+    }
+    let watch = Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
+    let ctx = Ctx {
+        make,
+        pkgsrc,
+        procs: o.procs.unwrap_or(1),
+        timeout,
+        watch: &watch,
+    };
+    if !o.limited {
         tree::full_tree(&ctx, &mut q)?;
     }
+    let output = Path::new(&o.args[1]);
     let mut writer = Writer::create(output)?;
     scan_all(&ctx, &mut q, &mut writer)?;
     q.progress().finished(q.done(), q.len());

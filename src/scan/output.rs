@@ -21,7 +21,7 @@ use crate::record;
 
 pub struct Writer {
     path: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    pending: fsutil::PendingFile,
     out: BufWriter<std::fs::File>,
     seen: HashSet<Vec<u8>>,
     warnings: Vec<String>,
@@ -34,18 +34,17 @@ fn write_failed(e: &std::io::Error) -> Error {
 
 impl Writer {
     pub fn create(path: &Path) -> Result<Writer> {
-        let tmp = fsutil::temp_beside(path).map_err(|e| {
+        let cannot = |e| {
             Error::err(
                 format_args!("Cannot create output file {}", path.display()),
                 &e,
             )
-        })?;
-        let file = tmp
-            .reopen()
-            .map_err(|e| Error::err("Cannot reopen the temporary output", &e))?;
+        };
+        let mut pending = fsutil::PendingFile::create(path).map_err(cannot)?;
+        let file = pending.file().try_clone().map_err(cannot)?;
         Ok(Writer {
             path: path.to_path_buf(),
-            tmp,
+            pending,
             out: BufWriter::with_capacity(1 << 16, file),
             seen: HashSet::new(),
             warnings: Vec::new(),
@@ -133,7 +132,8 @@ impl Writer {
         if !keep() {
             return Ok(false);
         }
-        fsutil::commit_temp(self.tmp, &self.path)
+        self.pending
+            .commit()
             .map_err(|e| Error::err(format_args!("Cannot replace {}", self.path.display()), &e))?;
         let mut err = std::io::stderr().lock();
         for w in &self.warnings {
