@@ -26,11 +26,14 @@ fn unzstd_to(src: &Path, dst: &Path) {
     std::fs::write(dst, out.stdout).unwrap();
 }
 
-fn peak_rss_children_kib() -> i64 {
+/// Peak RSS (KiB) of the largest finished child and the children's CPU
+/// time so far (user + system, seconds).
+fn children_usage() -> (i64, f64) {
+    // SAFETY: getrusage fills the zeroed struct we own.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage fills the struct we own.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    ru.ru_maxrss
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (ru.ru_maxrss, secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
 fn main() {
@@ -64,8 +67,7 @@ fn main() {
         ("create-broken-graph", vec![&meta]),
         ("compute-packages", vec![&meta]),
     ];
-    let mut total = 0.0;
-    let mut report_files = 0.0;
+    let (mut total, mut report_files, mut cpu_total) = (0.0, 0.0, 0.0);
     for (prog, args) in &runs {
         let exe = bins.join(prog);
         assert!(
@@ -73,24 +75,27 @@ fn main() {
             "{} not built (run cargo bench --workspace)",
             exe.display()
         );
+        let cpu0 = children_usage().1;
         let t = Instant::now();
         let out = Command::new(&exe).args(args).output().unwrap();
         let secs = t.elapsed().as_secs_f64();
+        let cpu = children_usage().1 - cpu0;
         assert!(
             out.status.success(),
             "{prog}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        println!("report bench: {prog:<20} {secs:>7.3} s");
+        println!("report bench: {prog:<20} {secs:>7.3} s wall {cpu:>7.3} s cpu");
         total += secs;
+        cpu_total += cpu;
         if *prog != "compute-packages" {
             report_files += secs;
         }
     }
     println!("report bench: all report files       {report_files:>7.3} s (goal <= 1 s)");
-    println!("report bench: with compute-packages  {total:>7.3} s");
+    println!("report bench: with compute-packages  {total:>7.3} s wall {cpu_total:>7.3} s cpu");
     println!(
         "report bench: peak RSS (largest program) {} KiB",
-        peak_rss_children_kib()
+        children_usage().0
     );
 }
