@@ -31,6 +31,8 @@ fn unzstd_to(src: &Path, dst: &Path) {
 
 /// Run a program to its end and return its own (wall s, cpu s, peak RSS
 /// KiB), reaping it with wait4 so the figures are its alone.
+// The child is reaped by wait4, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn measure(exe: &Path, args: &[&Path]) -> (f64, f64, i64) {
     use std::process::Stdio;
     let t = Instant::now();
