@@ -138,37 +138,23 @@ impl Config {
 
         let dump = tempfile::NamedTempFile::new()
             .map_err(|e| Error::err("cannot create a temporary file for the configuration", &e))?;
-        let mut script = String::from(". \"$1\"\n__pbulk_rs_dump() {\n");
-        for name in KNOWN_VARS {
-            script.push_str(&format!(
-                "  if [ \"${{{name}+set}}\" = set ]; then printf '%s=%s\\0' {name} \"${name}\"; fi\n"
-            ));
-        }
-        script.push_str("}\n__pbulk_rs_dump > \"$2\"\n");
         let out = Command::new("/bin/sh")
             .arg("-c")
-            .arg(&script)
+            .arg(dump_script())
             .arg("sh")
             .arg(path)
             .arg(dump.path())
             .stdin(Stdio::null())
+            // Whatever the config itself prints on stdout goes where the
+            // original's `. pbulk.conf` would send it.
+            .stdout(Stdio::inherit())
             .stderr(Stdio::piped())
             .output()
             .map_err(|e| Error::err("cannot run /bin/sh to read the configuration", &e))?;
-        let errtext = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
-            let last = errtext
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            let why = if last.is_empty() {
-                format!("sh exited with {}", out.status)
-            } else {
-                last.trim().to_string()
-            };
             return Err(Error::errx(format!(
-                "cannot source configuration {shown}: {why}"
+                "cannot source configuration {}",
+                describe_sh_failure(path, &out.stderr, out.status)
             )));
         }
         // What the config itself wrote to stderr is passed on as sh would.
@@ -180,6 +166,17 @@ impl Config {
         std::fs::File::open(dump.path())
             .and_then(|mut f| f.read_to_end(&mut raw))
             .map_err(|e| Error::err("cannot read back the configuration dump", &e))?;
+        // The dump ends with a marker: without it the file ran `exit` (or
+        // `exec`) before the end, and the values seen so far are not what a
+        // script sourcing it would go on with.
+        match raw.strip_suffix(DUMP_END) {
+            Some(body) => raw.truncate(body.len()),
+            None => {
+                return Err(Error::errx(format!(
+                    "cannot source configuration {shown}: it exits before its end"
+                )))
+            }
+        }
         Ok(Config {
             path: path.to_path_buf(),
             vars: parse_dump(&raw),
@@ -260,6 +257,127 @@ impl Config {
         !matches!(self.value("checksum_packages"), "no" | "NO")
     }
 
+    /// `sync_package`, `default_sync_package` (pkg-build's own function)
+    /// when the file leaves it unset.
+    pub fn sync_package(&self) -> &str {
+        self.get("sync_package").unwrap_or("default_sync_package")
+    }
+
+    /// `sync_buildlog`, `:` (nothing) when the file leaves it unset.
+    pub fn sync_buildlog(&self) -> &str {
+        self.get("sync_buildlog").unwrap_or(":")
+    }
+
+    /// `strict_mode` matches `[yY][eE][sS]`.
+    pub fn strict_mode(&self) -> bool {
+        self.is_yes_ci("strict_mode")
+    }
+
+    /// `skip_age_check` matches `[yY][eE][sS]`.
+    pub fn skip_age_check(&self) -> bool {
+        self.is_yes_ci("skip_age_check")
+    }
+
+    /// `reuse_scan_results` is exactly `yes`.
+    pub fn reuse_scan_results(&self) -> bool {
+        self.is_exactly_yes("reuse_scan_results")
+    }
+
+    /// `keep_wrkdir` is exactly `yes`.
+    pub fn keep_wrkdir(&self) -> bool {
+        self.is_exactly_yes("keep_wrkdir")
+    }
+
+    /// `keep_prefix` is exactly `yes`.
+    pub fn keep_prefix(&self) -> bool {
+        self.is_exactly_yes("keep_prefix")
+    }
+
+    /// `cross_compile` is anything but `no` (unset included, as in sh).
+    pub fn cross_compile(&self) -> bool {
+        self.is_not_no("cross_compile")
+    }
+
+    /// `use_unprivileged_checksum` is anything but `no`.
+    pub fn use_unprivileged_checksum(&self) -> bool {
+        self.is_not_no("use_unprivileged_checksum")
+    }
+
+    /// The root the build prefix lives under: `${target_destdir}` when
+    /// cross-compiling, empty (the real root) otherwise.
+    pub fn dest_root(&self) -> &str {
+        if self.cross_compile() {
+            self.value("target_destdir")
+        } else {
+            ""
+        }
+    }
+
+    /// `master_mode`, or the reference refusal for anything but yes/no.
+    pub fn master_mode(&self) -> Result<MasterMode> {
+        if self.is_yes_ci("master_mode") {
+            Ok(MasterMode::Yes)
+        } else if self.is_no_ci("master_mode") {
+            Ok(MasterMode::No)
+        } else {
+            Err(Error::stdout(1, "master_mode must be either yes or no.\n"))
+        }
+    }
+
+    /// A positive count (`scan_procs`, `build_procs`, `build_chroots`
+    /// style); `None` when unset or empty, an error naming the variable when
+    /// it is not a positive number.
+    pub fn count(&self, name: &str) -> Result<Option<usize>> {
+        let v = self.value(name).trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::errx(format!(
+                "{name}={v} in {} is not a positive number",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Where build durations are kept across runs: `history_file`, or
+    /// `${bulklog}.history` beside the (wiped) log tree.
+    pub fn history_file(&self) -> PathBuf {
+        match self.get("history_file") {
+            Some(h) if !h.is_empty() => PathBuf::from(h),
+            _ => PathBuf::from(format!("{}.history", self.value("bulklog"))),
+        }
+    }
+
+    /// The program a variable names (`make`, `tar`, `gzip`, phase scripts),
+    /// checked to exist before any work starts: one line naming the variable
+    /// and the path when it does not.
+    pub fn tool(&self, name: &str) -> Result<Tool> {
+        let value = self.value(name);
+        let Some((prog, args)) = command_words(value) else {
+            return Err(Error::errx(format!(
+                "{name} is not set in {}: no program to run",
+                self.path.display()
+            )));
+        };
+        let tool = Tool {
+            var: name.to_string(),
+            prog,
+            args,
+        };
+        if !tool.is_noop() {
+            if let Err(why) = find_program(&tool.prog) {
+                return Err(Error::errx(format!(
+                    "cannot run {name}={} (from {}): {why}",
+                    tool.prog,
+                    self.path.display()
+                )));
+            }
+        }
+        Ok(tool)
+    }
+
     /// The config version check: two lines on stdout and status 1.
     pub fn check_version(&self) -> Result<()> {
         let v = self.value("config_version");
@@ -274,6 +392,116 @@ impl Config {
             ),
         ))
     }
+}
+
+/// Last entry of the dump; see [`Config::load_from`].
+const DUMP_END: &[u8] = b"\0__pbulk_rs_end__\0";
+
+/// The sh program that sources the file (`$1`) and writes every set known
+/// variable as `name=value` NUL-separated into `$2`.
+fn dump_script() -> String {
+    let mut script = String::from(". \"$1\"\n__pbulk_rs_dump() {\n");
+    for name in KNOWN_VARS {
+        script.push_str(&format!(
+            "  if [ \"${{{name}+set}}\" = set ]; then printf '%s=%s\\0' {name} \"${name}\"; fi\n"
+        ));
+    }
+    script.push_str("  printf '\\0__pbulk_rs_end__\\0'\n}\n__pbulk_rs_dump > \"$2\"\n");
+    script
+}
+
+/// `FILE: line N: message` from what sh printed when sourcing failed. dash
+/// says `sh: N: FILE: message`, bash `FILE: line N: message`; anything else
+/// is passed on as its last line.
+fn describe_sh_failure(path: &Path, stderr: &[u8], status: std::process::ExitStatus) -> String {
+    let shown = path.display().to_string();
+    let text = String::from_utf8_lossy(stderr);
+    let Some(last) = text.lines().rev().map(str::trim).find(|l| !l.is_empty()) else {
+        return format!("{shown}: sh exited with {status}");
+    };
+    let dash_prefix = format!(": {shown}: ");
+    if let Some(rest) = last.strip_prefix("sh: ") {
+        if let Some((line, msg)) = rest.split_once(&dash_prefix) {
+            if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) {
+                return format!("{shown}: line {line}: {msg}");
+            }
+        }
+    }
+    if let Some(rest) = last.strip_prefix(&format!("{shown}: line ")) {
+        return format!("{shown}: line {rest}");
+    }
+    format!("{shown}: {last}")
+}
+
+/// `master_mode`: distributed (yes) or everything on this host (no).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasterMode {
+    Yes,
+    No,
+}
+
+/// A command line taken from a config variable, as its unquoted expansion
+/// gives it: program and arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tool {
+    /// The variable it came from (for messages).
+    pub var: String,
+    pub prog: String,
+    pub args: Vec<String>,
+}
+
+impl Tool {
+    /// `:` (and `true`) is how the config disables a step (`rsync=:`,
+    /// `mail=:`, `client_prepare_chroot=:`).
+    pub fn is_noop(&self) -> bool {
+        self.prog == ":" || self.prog == "true"
+    }
+
+    /// A `Command` running it with its own arguments; the caller adds more.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(if self.prog == ":" { "true" } else { &self.prog });
+        c.args(&self.args);
+        c
+    }
+
+    /// The whole command line, space-joined (for ssh command strings and
+    /// messages, which the original builds by plain expansion).
+    pub fn line(&self) -> String {
+        let mut s = self.prog.clone();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+}
+
+/// Whether `prog` can be run: a path with a slash must be an executable
+/// file; a bare name is looked up in `PATH` as the shell would.
+pub fn find_program(prog: &str) -> std::result::Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| -> std::result::Result<(), String> {
+        let md = std::fs::metadata(p).map_err(|e| crate::cli::strerror(&e))?;
+        if !md.is_file() {
+            return Err("not a regular file".into());
+        }
+        if md.permissions().mode() & 0o111 == 0 {
+            return Err("Permission denied".into());
+        }
+        Ok(())
+    };
+    if prog.contains('/') {
+        let p = PathBuf::from(prog);
+        return executable(&p).map(|()| p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(prog);
+        if executable(&p).is_ok() {
+            return Ok(p);
+        }
+    }
+    Err("not found in PATH".into())
 }
 
 fn parse_dump(raw: &[u8]) -> HashMap<String, String> {

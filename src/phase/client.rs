@@ -1,1 +1,263 @@
-//! client-clean, client-prepare, scan-client-start and build-client-start.
+//! The client side of a bulk build: `client-clean` (reset the build prefix
+//! to the bootstrap kit), `client-prepare` (clean every client once) and the
+//! start scripts the scan and build masters run to launch their clients.
+//!
+//! A client word of `scan_clients`/`build_clients` is `/abs/path` (a chroot
+//! on this host), `host:port` (ssh with `-p`) or `host`.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::{self, Error, Result};
+use crate::config::{self, split_words, Config};
+use crate::paths;
+
+use super::sys;
+
+/// Where one client runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Client {
+    /// A chroot directory on this host.
+    Chroot(PathBuf),
+    /// A host reached by ssh, with the port when the word gave one.
+    Remote { host: String, port: Option<String> },
+}
+
+impl Client {
+    /// Parse one client word: the port is the text after the last colon,
+    /// the host the text before the first one (so IPv6 literals do not work,
+    /// as in the original).
+    pub fn parse(word: &str) -> Client {
+        if word.starts_with('/') {
+            return Client::Chroot(PathBuf::from(word));
+        }
+        match (word.split_once(':'), word.rsplit_once(':')) {
+            (Some((host, _)), Some((_, port))) => Client::Remote {
+                host: host.to_string(),
+                port: Some(port.to_string()),
+            },
+            _ => Client::Remote {
+                host: word.to_string(),
+                port: None,
+            },
+        }
+    }
+
+    /// The command that runs `line` on the client: `ssh [-p PORT] HOST
+    /// "line"` (the remote shell splits it) or `chroot PATH line...`
+    /// (word-split here, as the unquoted expansion is).
+    pub fn command(&self, line: &str) -> Command {
+        match self {
+            Client::Chroot(path) => {
+                let mut c = Command::new("chroot");
+                c.arg(path).args(split_words(line));
+                c
+            }
+            Client::Remote { host, port } => {
+                let mut c = Command::new("ssh");
+                if let Some(p) = port {
+                    c.arg("-p").arg(p);
+                }
+                c.arg(host).arg(remote_line(line));
+                c
+            }
+        }
+    }
+}
+
+/// The clients of a variable, in order.
+pub fn clients(cfg: &Config, var: &str) -> Vec<Client> {
+    cfg.words(var).iter().map(|w| Client::parse(w)).collect()
+}
+
+/// A command line for a remote shell. When this run reads its config from
+/// a `PBULK_CONF` override, the remote programs are told the same path;
+/// otherwise the line is exactly the original's.
+fn remote_line(line: &str) -> String {
+    match std::env::var_os(paths::CONF_ENV) {
+        Some(p) if !p.is_empty() => {
+            let p = p.to_string_lossy();
+            format!("{}={} {line}", paths::CONF_ENV, shell_words::quote(&p))
+        }
+        _ => line.to_string(),
+    }
+}
+
+fn preamble(args: &[OsString], what: &str) -> Result<Option<Config>> {
+    if cli::wants_help(args) {
+        println!("{what}");
+        return Ok(None);
+    }
+    Config::load_checked().map(Some)
+}
+
+/// `client-clean`: wipe the build prefix, its package database and the
+/// qmail queue (below `${target_destdir}` when cross-compiling), then lay
+/// down the bootstrap kit again.
+pub fn clean_main(args: Vec<OsString>) -> Result<i32> {
+    const HELP: &str = "client-clean: reset the build prefix (${prefix}, ${pkgdb}, \
+                        ${varbase}/qmail) to the bootstrap kit named by ${bootstrapkit}.";
+    let Some(cfg) = preamble(&args, HELP)? else {
+        return Ok(0);
+    };
+    clean(&cfg)?;
+    Ok(0)
+}
+
+/// The work of `client-clean`, for callers that hold a config already.
+pub fn clean(cfg: &Config) -> Result<()> {
+    let dest = cfg.dest_root();
+    let prefix = cfg.value("prefix");
+    let kit = cfg.value("bootstrapkit");
+    let kit_path = Path::new(kit);
+    let kit_kind = if kit.is_empty() {
+        None
+    } else {
+        std::fs::metadata(kit_path).ok().map(|m| m.is_dir())
+    };
+    // Tools are checked before anything is removed.
+    let tar = match kit_kind {
+        Some(false) => Some(cfg.tool("tar")?),
+        _ => None,
+    };
+
+    let under = |p: &str| PathBuf::from(format!("{dest}{p}"));
+    if !prefix.is_empty() {
+        sys::rm_rf(&under(prefix));
+    }
+    let pkgdb = cfg.value("pkgdb");
+    if !pkgdb.is_empty() {
+        sys::rm_rf(&under(pkgdb));
+    }
+    sys::rm_rf(&under(&format!("{}/qmail", cfg.value("varbase"))));
+
+    match (kit_kind, tar) {
+        (Some(false), Some(tar)) => {
+            let root = format!("{dest}/");
+            let args = [
+                OsStr::new("-xzf"),
+                kit_path.as_os_str(),
+                OsStr::new("-C"),
+                OsStr::new(&root),
+            ];
+            sys::run_tool(&tar, &args, cfg)?;
+        }
+        (Some(true), _) => {
+            let target = under(prefix);
+            // The original tests the prefix without the destdir here.
+            if !Path::new(prefix).is_dir() {
+                std::fs::create_dir(&target).map_err(|e| {
+                    Error::err(
+                        format_args!("cannot create directory {}", target.display()),
+                        &e,
+                    )
+                })?;
+            }
+            let mut cp = Command::new("cp");
+            cp.arg("-R").args(sys::glob_star(kit_path)).arg(&target);
+            sys::run(cp, cfg, "cp")?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `client-prepare`: run `${client_prepare_action}` on every distinct
+/// remote client (ssh) and `${client_prepare_chroot} PATH` for every chroot
+/// client, all at once; wait for them and ignore their failures.
+pub fn prepare_main(args: Vec<OsString>) -> Result<i32> {
+    const HELP: &str = "client-prepare: clean every scan and build client once, in parallel, \
+                        before a bulk build starts.";
+    let Some(cfg) = preamble(&args, HELP)? else {
+        return Ok(0);
+    };
+    prepare(&cfg)?;
+    Ok(0)
+}
+
+/// The work of `client-prepare`.
+pub fn prepare(cfg: &Config) -> Result<()> {
+    let mut seen: Vec<String> = Vec::new();
+    for w in cfg
+        .words("scan_clients")
+        .into_iter()
+        .chain(cfg.words("build_clients"))
+    {
+        if !seen.contains(&w) {
+            seen.push(w);
+        }
+    }
+    let action = cfg.value("client_prepare_action").to_string();
+    let chroot_cmd = config::command_words(cfg.value("client_prepare_chroot"));
+    let mut jobs = Vec::new();
+    for word in &seen {
+        let job = match Client::parse(word) {
+            Client::Chroot(path) => match &chroot_cmd {
+                Some((prog, _)) if prog == ":" || prog == "true" => None,
+                Some((prog, rest)) => {
+                    let mut c = Command::new(prog);
+                    c.args(rest).arg(&path);
+                    sys::spawn_bg(c, cfg, prog)
+                }
+                None => None,
+            },
+            remote => sys::spawn_bg(remote.command(&action), cfg, "ssh"),
+        };
+        jobs.extend(job);
+    }
+    for mut j in jobs {
+        let _ = j.wait();
+    }
+    Ok(())
+}
+
+/// `scan-client-start`: prepare the clients, then start a pbulk-scan client
+/// on each scan client in the background and return at once.
+pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
+    const HELP: &str = "scan-client-start: start script of the pbulk-scan master; prepares the \
+                        clients and launches a scan client on each of ${scan_clients}.";
+    let Some(cfg) = preamble(&args, HELP)? else {
+        return Ok(0);
+    };
+    let prepare = cfg.tool("client_prepare")?;
+    let old = PathBuf::from(format!("{}.old/meta/pscan", cfg.value("bulklog")));
+    let extra = if old.is_file() {
+        format!("-L {}", old.display())
+    } else {
+        String::new()
+    };
+    sys::run_tool(&prepare, &[], &cfg)?;
+    let line = format!(
+        "{} -c {} -M {} {} {}",
+        cfg.value("pscan"),
+        cfg.value("master_port_scan"),
+        cfg.value("make"),
+        extra,
+        cfg.value("pkgsrc")
+    );
+    for c in clients(&cfg, "scan_clients") {
+        sys::spawn_bg(c.command(&line), &cfg, "scan client");
+    }
+    Ok(0)
+}
+
+/// `build-client-start`: start a pbulk-build client on each build client
+/// in the background and return at once.
+pub fn build_start_main(args: Vec<OsString>) -> Result<i32> {
+    const HELP: &str = "build-client-start: start script of the pbulk-build master; launches a \
+                        build client on each of ${build_clients}.";
+    let Some(cfg) = preamble(&args, HELP)? else {
+        return Ok(0);
+    };
+    let line = format!(
+        "{} -c {} -b {}",
+        cfg.value("pbuild"),
+        cfg.value("master_port_build"),
+        cfg.value("pbuild_script")
+    );
+    for c in clients(&cfg, "build_clients") {
+        sys::spawn_bg(c.command(&line), &cfg, "build client");
+    }
+    Ok(0)
+}

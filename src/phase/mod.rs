@@ -6,4 +6,5 @@ pub mod client;
 pub mod pre_build;
 pub mod report;
 pub mod scan;
+pub mod sys;
 pub mod upload;

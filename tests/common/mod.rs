@@ -19,10 +19,21 @@ pub fn shared_data() -> PathBuf {
 /// `pbulk-phase-build`).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target profile directory");
-    let name = if name == "build" { "pbulk-phase-build" } else { name };
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    let name = if name == "build" {
+        "pbulk-phase-build"
+    } else {
+        name
+    };
     let p = dir.join(name);
-    assert!(p.exists(), "{} was not built; run the tests with --workspace", p.display());
+    assert!(
+        p.exists(),
+        "{} was not built; run the tests with --workspace",
+        p.display()
+    );
     p
 }
 

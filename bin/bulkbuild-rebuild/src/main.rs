@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("bulkbuild-rebuild", |_| {
-        Err(pbulk::cli::Error::not_yet("bulkbuild-rebuild"))
-    });
+    pbulk::cli::main("bulkbuild-rebuild", pbulk::phase::bulkbuild::rebuild_main);
 }

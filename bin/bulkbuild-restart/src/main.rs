@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("bulkbuild-restart", |_| {
-        Err(pbulk::cli::Error::not_yet("bulkbuild-restart"))
-    });
+    pbulk::cli::main("bulkbuild-restart", pbulk::phase::bulkbuild::restart_main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("bulkbuild", |_| {
-        Err(pbulk::cli::Error::not_yet("bulkbuild"))
-    });
+    pbulk::cli::main("bulkbuild", pbulk::phase::bulkbuild::main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("build-client-start", |_| {
-        Err(pbulk::cli::Error::not_yet("build-client-start"))
-    });
+    pbulk::cli::main("build-client-start", pbulk::phase::client::build_start_main);
 }

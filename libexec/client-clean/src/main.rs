@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("client-clean", |_| {
-        Err(pbulk::cli::Error::not_yet("client-clean"))
-    });
+    pbulk::cli::main("client-clean", pbulk::phase::client::clean_main);
 }

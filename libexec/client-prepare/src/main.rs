@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("client-prepare", |_| {
-        Err(pbulk::cli::Error::not_yet("client-prepare"))
-    });
+    pbulk::cli::main("client-prepare", pbulk::phase::client::prepare_main);
 }

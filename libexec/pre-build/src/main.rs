@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("pre-build", |_| {
-        Err(pbulk::cli::Error::not_yet("pre-build"))
-    });
+    pbulk::cli::main("pre-build", pbulk::phase::pre_build::main);
 }

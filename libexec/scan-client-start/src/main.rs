@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("scan-client-start", |_| {
-        Err(pbulk::cli::Error::not_yet("scan-client-start"))
-    });
+    pbulk::cli::main("scan-client-start", pbulk::phase::client::scan_start_main);
 }
