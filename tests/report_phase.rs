@@ -164,3 +164,38 @@ fn failing_generator_status_is_the_phase_status() {
     assert_eq!(out.status.code(), Some(1));
     assert!(f.recorded("mail.args").is_none());
 }
+
+#[test]
+fn without_an_executable_neato_the_svg_is_removed() {
+    let f = fixture(STATUS);
+    let out = f.run("report", "neato=/nonexistent/neato");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!f.path("bulklog/meta/report.svg").exists());
+    assert!(f.path("reports/20250409.1200/meta/report.html").exists());
+}
+
+#[test]
+fn a_failing_mail_stops_the_phase_with_its_status() {
+    let f = fixture(STATUS);
+    std::fs::write(f.path("tools/mail3"), "#!/bin/sh\ncat >/dev/null\nexit 3\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        f.path("tools/mail3"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let out = f.run(
+        "report",
+        &format!("mail={}", f.path("tools/mail3").display()),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Build reports...\nSending report mail...\n"
+    );
+    assert!(f.recorded("rsync.args").is_none());
+}

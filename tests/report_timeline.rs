@@ -77,6 +77,29 @@ fn page_without_timing_data_says_so() {
 }
 
 #[test]
+fn without_timeline_the_build_history_gives_the_slowest() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The build phase keeps its history at <bulklog>.history.
+    std::fs::write(
+        tmp.path().join("log.history"),
+        "# pbulk-rs build history 1: <pkgname> TAB <milliseconds>\na-1\t5000\nc-1\t905000\nold-1\t99999999\n",
+    )
+    .unwrap();
+    let page = make(tmp.path(), None);
+    assert!(page.contains("durations from the build history"), "{page}");
+    assert!(!page.contains("<svg"));
+    let slowest = page.find("<h2>Slowest packages</h2>").unwrap();
+    let rows = &page[slowest..];
+    let (c, a) = (
+        rows.find("<td>c-1</td>").unwrap(),
+        rows.find("<td>a-1</td>").unwrap(),
+    );
+    assert!(c < a, "slowest first");
+    assert!(rows.contains("<td>0:15:05</td>"));
+    assert!(!rows.contains("old-1"), "only this build's packages");
+}
+
+#[test]
 fn chromium_renders_without_console_errors() {
     let chromium = Path::new("/usr/bin/chromium");
     if !chromium.exists() {

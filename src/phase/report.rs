@@ -200,9 +200,9 @@ pub fn run(cfg: &Config) -> Result<i32> {
         .map_err(|e| Error::err("cannot reopen the temporary file", &e))?;
     Tool::from_config(cfg, "bzip2").run(
         cfg,
-        &[os("-zc")],
+        &[os("-zc"), os(loc.join("report"))],
         None,
-        Input::File(loc.join("report")),
+        Input::Inherit,
         Some(f),
     )?;
     tmp.persist(&bz)

@@ -35,72 +35,129 @@ fn parse_pbuild(buf: &[u8]) -> HashMap<&[u8], Build<'_>> {
 
 /// A presolve block as the script accumulates it: line ranges joined by
 /// newlines (a run of consecutive lines is one range).
-type Block = Vec<(usize, usize)>;
+type Block = Vec<(u64, u64)>;
 
-/// The report's bytes for the given presolve and pbuild contents.
-pub fn render(presolve: &[u8], pbuild: &[u8], out: &mut impl Write) -> std::io::Result<()> {
-    let builds = parse_pbuild(pbuild);
-    let mut pkgs: AwkArray<&[u8]> = AwkArray::new();
-    let mut blocks: Vec<Block> = Vec::new();
-    let mut cur: Option<usize> = None;
-    let base = presolve.as_ptr() as usize;
-    for l in lines(presolve) {
-        let start = l.as_ptr() as usize - base;
-        let range = (start, start + l.len());
-        if let Some(name) = l.strip_prefix(b"PKGNAME=") {
-            let id = pkgs.touch(name);
-            if id == blocks.len() {
-                blocks.push(Vec::new());
+/// The packages in creation order of the awk array and their blocks.
+struct Index {
+    pkgs: AwkArray<Vec<u8>>,
+    blocks: Vec<Block>,
+    cur: Option<usize>,
+}
+
+impl Index {
+    fn new() -> Self {
+        Index {
+            pkgs: AwkArray::new(),
+            blocks: Vec::new(),
+            cur: None,
+        }
+    }
+
+    /// Take one presolve line: its byte range and, for a `PKGNAME=` line,
+    /// the name.
+    fn line(&mut self, start: u64, end: u64, name: Option<&[u8]>) {
+        if let Some(name) = name {
+            let id = self.pkgs.touch(name.to_vec());
+            if id == self.blocks.len() {
+                self.blocks.push(Vec::new());
             }
             // A repeated PKGNAME starts that package's block afresh.
-            blocks[id] = vec![range];
-            cur = Some(id);
-            continue;
+            self.blocks[id] = vec![(start, end)];
+            self.cur = Some(id);
+            return;
         }
-        let id = match cur {
+        let id = match self.cur {
             Some(id) => id,
             None => {
-                // Lines before any PKGNAME= go to the package named "".
-                let id = pkgs.touch(b"");
-                if id == blocks.len() {
-                    blocks.push(vec![(0, 0)]);
+                // Lines before any PKGNAME= go to the package named "",
+                // whose text starts empty (hence a leading newline).
+                let id = self.pkgs.touch(Vec::new());
+                if id == self.blocks.len() {
+                    self.blocks.push(vec![(0, 0)]);
                 }
-                cur = Some(id);
+                self.cur = Some(id);
                 id
             }
         };
-        let b = &mut blocks[id];
+        let b = &mut self.blocks[id];
         match b.last_mut() {
-            Some(last) if last.1 + 1 == range.0 && last.1 != last.0 => last.1 = range.1,
-            _ => b.push(range),
+            Some(last) if last.1 + 1 == start && last.1 != last.0 => last.1 = end,
+            _ => b.push((start, end)),
         }
     }
-    for id in pkgs.iter_order() {
-        for (i, &(s, e)) in blocks[id].iter().enumerate() {
-            if i > 0 {
-                out.write_all(b"\n")?;
+
+    /// Write the report, fetching block text with `read(start, end, buf)`.
+    fn emit(
+        &self,
+        pbuild: &[u8],
+        mut read: impl FnMut(u64, u64, &mut Vec<u8>) -> std::io::Result<()>,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        let builds = parse_pbuild(pbuild);
+        let mut text = Vec::new();
+        for id in self.pkgs.iter_order() {
+            for (i, &(s, e)) in self.blocks[id].iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b"\n")?;
+                }
+                read(s, e, &mut text)?;
+                out.write_all(&text)?;
             }
-            out.write_all(&presolve[s..e])?;
+            let b = builds
+                .get(self.pkgs.key(id).as_slice())
+                .copied()
+                .unwrap_or_default();
+            out.write_all(b"\nPKG_DEPTH=")?;
+            out.write_all(b.depth)?;
+            out.write_all(b"\nBUILD_STATUS=")?;
+            out.write_all(b.status)?;
+            out.write_all(b"\n")?;
         }
-        let b = builds.get(pkgs.key(id)).copied().unwrap_or_default();
-        out.write_all(b"\nPKG_DEPTH=")?;
-        out.write_all(b.depth)?;
-        out.write_all(b"\nBUILD_STATUS=")?;
-        out.write_all(b.status)?;
-        out.write_all(b"\n")?;
+        Ok(())
     }
-    Ok(())
+}
+
+fn index(presolve: impl std::io::Read) -> std::io::Result<Index> {
+    let mut idx = Index::new();
+    super::input::scan_lines(presolve, b"PKGNAME=", |s, e, name| idx.line(s, e, name))?;
+    Ok(idx)
+}
+
+/// The report's bytes for the given presolve and pbuild contents.
+pub fn render(presolve: &[u8], pbuild: &[u8], out: &mut impl Write) -> std::io::Result<()> {
+    let idx = index(presolve)?;
+    idx.emit(
+        pbuild,
+        |s, e, buf| {
+            buf.clear();
+            buf.extend_from_slice(&presolve[s as usize..e as usize]);
+            Ok(())
+        },
+        out,
+    )
 }
 
 /// Write `<meta>/report` from `<meta>/presolve` and `<meta>/pbuild`.
+///
+/// presolve is as big as the report (160 MB on a full tree): a first pass
+/// streams it to find the blocks, the second reads each block in awk's
+/// order, so memory holds only the index.
 pub fn run(meta: &Path) -> Result<()> {
+    use std::os::unix::fs::FileExt;
     let pbuild = super::read_file(&meta.join("pbuild"))?;
-    let presolve = super::input::Mapped::open(&meta.join("presolve"))?;
+    let pre_path = meta.join("presolve");
+    let read_err =
+        |e: std::io::Error| Error::err(format_args!("cannot read {}", pre_path.display()), &e);
+    let file = std::fs::File::open(&pre_path).map_err(read_err)?;
+    let idx = index(std::io::BufReader::with_capacity(1 << 20, &file)).map_err(read_err)?;
     let path = meta.join("report");
-    // Large buffer: the report is as big as presolve (160 MB on a full tree).
     crate::fsutil::write_atomic_with(&path, |w| {
         let mut big = std::io::BufWriter::with_capacity(1 << 20, w);
-        render(&presolve, &pbuild, &mut big)?;
+        let read = |s: u64, e: u64, buf: &mut Vec<u8>| {
+            buf.resize((e - s) as usize, 0);
+            file.read_exact_at(buf, s)
+        };
+        idx.emit(&pbuild, read, &mut big)?;
         big.flush()
     })
     .map_err(|e| Error::err(format_args!("cannot write {}", path.display()), &e))

@@ -226,12 +226,7 @@ pub fn render(r: &Report, status: &Status, logdir: &Path) -> Vec<u8> {
         st::INDIRECT_FAILED,
         st::INDIRECT_PREFAILED,
     ];
-    let with_status: Vec<usize> = r
-        .status_arr
-        .iter_order()
-        .into_iter()
-        .map(|id| r.by_name[r.status_arr.key(id)])
-        .collect();
+    let with_status = r.status_order();
     for &i in &with_status {
         if let Some(k) = statuses.iter().position(|s| *s == r.pkgs[i].status) {
             counts[k] += 1;

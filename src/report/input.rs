@@ -1,8 +1,8 @@
 //! Reading the big meta files cheaply. `meta/report` and `presolve` hold
 //! 160 MB on a full tree, but the generators need only a few kinds of
 //! lines: [`read_filtered`] streams the file and keeps just those, so
-//! memory stays at a few MB. `create-report` needs every byte and maps the
-//! file instead of copying it ([`Mapped`]).
+//! memory stays at a few MB. `create-report` needs every byte, in another
+//! order: [`scan_lines`] gives it the line offsets to read blocks from.
 
 use std::io::Read;
 use std::path::Path;
@@ -84,62 +84,75 @@ pub fn filter_lines(mut r: impl Read, keys: &[&[u8]]) -> std::io::Result<Vec<u8>
     Ok(out)
 }
 
-/// A whole file mapped read-only.
-/// An empty file cannot be mapped; it reads as an empty slice.
-pub struct Mapped {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapped {
-    pub fn open(path: &Path) -> Result<Mapped> {
-        use std::os::unix::io::AsRawFd;
-        let f = std::fs::File::open(path).map_err(|e| open_error(path, &e))?;
-        let len = f.metadata().map_err(|e| open_error(path, &e))?.len() as usize;
-        if len == 0 {
-            return Ok(Mapped {
-                ptr: std::ptr::null_mut(),
-                len: 0,
-            });
-        }
-        // SAFETY: a private read-only mapping of a file we opened; the
-        // descriptor may close afterwards. The meta files are not truncated
-        // while a report phase reads them.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE | libc::MAP_POPULATE,
-                f.as_raw_fd(),
-                0,
-            )
+/// Walk the lines of `r`, calling `f(start, end, rest)` for each with its
+/// byte range (newline excluded) and, when the line starts with `key`, the
+/// text after the key. Only such lines are ever held in memory.
+pub fn scan_lines(
+    mut r: impl Read,
+    key: &[u8],
+    mut f: impl FnMut(u64, u64, Option<&[u8]>),
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut pos: u64 = 0;
+    let mut line_start: u64 = 0;
+    // The line so far while undecided or known to start with `key`.
+    let mut head: Vec<u8> = Vec::new();
+    let mut keyed: Option<bool> = None;
+    let mut any = false;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
-        if ptr == libc::MAP_FAILED {
-            return Err(open_error(path, &std::io::Error::last_os_error()));
+        let mut data = &buf[..n];
+        while !data.is_empty() {
+            any = true;
+            let nl = memchr::memchr(b'\n', data);
+            let part = &data[..nl.unwrap_or(data.len())];
+            if keyed != Some(false) {
+                head.extend_from_slice(part);
+                if keyed.is_none() && (head.len() >= key.len() || nl.is_some()) {
+                    keyed = Some(head.starts_with(key));
+                    if keyed == Some(false) {
+                        head.clear();
+                    }
+                }
+            }
+            pos += part.len() as u64;
+            match nl {
+                Some(_) => {
+                    let rest = if keyed == Some(true) {
+                        Some(&head[key.len()..])
+                    } else {
+                        None
+                    };
+                    f(line_start, pos, rest);
+                    head.clear();
+                    keyed = None;
+                    pos += 1;
+                    line_start = pos;
+                    any = false;
+                    data = &data[part.len() + 1..];
+                }
+                None => data = &[],
+            }
         }
-        Ok(Mapped { ptr, len })
     }
-}
-
-impl std::ops::Deref for Mapped {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: ptr/len describe our live read-only mapping.
-        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    if any {
+        let keyed = keyed.unwrap_or_else(|| head.starts_with(key));
+        f(
+            line_start,
+            pos,
+            if keyed {
+                Some(&head[key.len()..])
+            } else {
+                None
+            },
+        );
     }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        if self.len > 0 {
-            // SAFETY: unmapping the mapping made in `open`.
-            unsafe { libc::munmap(self.ptr, self.len) };
-        }
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -172,13 +185,25 @@ mod tests {
     }
 
     #[test]
-    fn maps_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, b"hello").unwrap();
-        assert_eq!(&*Mapped::open(&p).unwrap(), b"hello");
-        std::fs::write(&p, b"").unwrap();
-        assert!(Mapped::open(&p).unwrap().is_empty());
-        assert!(Mapped::open(&dir.path().join("missing")).is_err());
+    fn scans_line_ranges_and_keyed_text() {
+        let text = b"PKGNAME=a-1\nX=1\n\nPKGNAME=bbbbbbbbbbbbbbbbbbbb\nPKG";
+        for step in [1, 3, 5, 100] {
+            let mut seen = Vec::new();
+            scan_lines(Trickle(text, step), b"PKGNAME=", |s, e, k| {
+                seen.push((s, e, k.map(<[u8]>::to_vec)))
+            })
+            .unwrap();
+            assert_eq!(
+                seen,
+                vec![
+                    (0, 11, Some(b"a-1".to_vec())),
+                    (12, 15, None),
+                    (16, 16, None),
+                    (17, 45, Some(b"bbbbbbbbbbbbbbbbbbbb".to_vec())),
+                    (46, 49, None),
+                ],
+                "step {step}"
+            );
+        }
     }
 }

@@ -98,10 +98,13 @@ pub fn create_report_html_main(a: Vec<OsString>) -> Result<i32> {
         &html::render(&r, &status, logdir),
     )?;
     let spans = timeline::read_spans(meta);
-    write_file(
-        &meta.join("report-timeline.html"),
-        &timeline::render(&r, &status, logdir, &spans),
-    )?;
+    let history = if spans.is_empty() {
+        timeline::history_durations(&r, logdir)
+    } else {
+        Vec::new()
+    };
+    let page = timeline::render(&r, &status, logdir, &spans, &history);
+    write_file(&meta.join("report-timeline.html"), &page)?;
 
     Ok(0)
 }

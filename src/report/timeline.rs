@@ -5,8 +5,10 @@
 //!
 //! The timing data comes from `<metadir>/build-timeline.csv`, one line per
 //! finished build: `pkgname,slot,start_epoch,end_epoch,status` (slot is any
-//! label, epochs are seconds, status as in pbuild). Without it the page
-//! still lists the failures and says that no timing data was recorded.
+//! label, epochs are seconds, status as in pbuild). Without it, the
+//! slowest packages come from the build history (`<bulklog>.history`,
+//! durations only, so no timeline); without either the page still lists
+//! the failures and says that no timing data was recorded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -126,7 +128,13 @@ text-anchor=\"end\">{}</text>\n</svg>",
 }
 
 /// The page for a parsed report, status, log directory and timing data.
-pub fn render(r: &Report, status: &Status, logdir: &Path, spans: &[Span]) -> Vec<u8> {
+pub fn render(
+    r: &Report,
+    status: &Status,
+    logdir: &Path,
+    spans: &[Span],
+    history: &[(usize, u64)],
+) -> Vec<u8> {
     let mut o = String::new();
     let title = format!(
         "pkgsrc bulk build timeline for {} from {}",
@@ -177,8 +185,24 @@ body {{ font-family: sans-serif; }} table {{ border-collapse: collapse; }} td, t
     }
     o.push_str("</table>\n");
 
-    if spans.is_empty() {
+    if spans.is_empty() && history.is_empty() {
         o.push_str("<p>No build timing data was recorded for this build.</p>\n");
+    } else if spans.is_empty() {
+        o.push_str(
+            "<p>No timeline was recorded for this build; durations from the build history.</p>\n",
+        );
+        o.push_str("<h2>Slowest packages</h2>\n<table>\n<tr><th>Package</th><th>Time</th><th>Status</th></tr>\n");
+        for &(i, ms) in history.iter().take(SLOWEST) {
+            let p = &r.pkgs[i];
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(p.name),
+                fmt_secs((ms / 1000) as i64),
+                esc(p.status)
+            );
+        }
+        o.push_str("</table>\n");
     } else {
         o.push_str("<h2>Timeline</h2>\n");
         svg(&mut o, spans);
@@ -203,6 +227,27 @@ body {{ font-family: sans-serif; }} table {{ border-collapse: collapse; }} td, t
     }
     o.push_str("</body>\n</html>\n");
     o.into_bytes()
+}
+
+/// Durations of this build's packages (index into `r.pkgs`, milliseconds)
+/// from the build history `pbulk-build -H` keeps at `<bulklog>.history`
+/// (the build phase's default place), slowest first; none without it.
+pub fn history_durations(r: &Report, logdir: &Path) -> Vec<(usize, u64)> {
+    // Through components, so a trailing slash does not end up before it.
+    let mut path = logdir
+        .components()
+        .collect::<std::path::PathBuf>()
+        .into_os_string();
+    path.push(".history");
+    let Ok(h) = crate::build::history::History::load(Path::new(&path)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(usize, u64)> = (0..r.pkgs.len())
+        .filter(|&i| matches!(r.pkgs[i].status, st::DONE | st::FAILED))
+        .filter_map(|i| Some((i, h.duration(std::str::from_utf8(r.pkgs[i].name).ok()?)?)))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(r.pkgs[a.0].name.cmp(r.pkgs[b.0].name)));
+    out
 }
 
 /// The timing data of `<meta>/build-timeline.csv`, none if it is absent.

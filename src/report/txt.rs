@@ -84,34 +84,22 @@ pub fn render(r: &Report, status: &Status) -> Vec<u8> {
 
     let mut o = Vec::new();
     o.extend_from_slice(b"pkgsrc bulk build report\n========================\n\n");
-    for (pre, v) in [
-        (&b""[..], &status.platform),
-        (b"Compiler: ", &status.compiler),
-        (b"\n", &Vec::new()),
-        (b"Build start: ", &status.build_start_iso),
-        (b"Build end:   ", &status.build_end_iso),
-    ] {
-        if pre == b"\n" {
-            o.push(b'\n');
-            continue;
-        }
-        o.extend_from_slice(pre);
-        o.extend_from_slice(v);
+    let line = |o: &mut Vec<u8>, parts: &[&[u8]]| {
+        parts.iter().for_each(|p| o.extend_from_slice(p));
         o.push(b'\n');
-    }
+    };
+    line(&mut o, &[&status.platform]);
+    line(&mut o, &[b"Compiler: ", &status.compiler]);
     o.push(b'\n');
-    let mut url = status.base_url.clone();
-    url.push(b'/');
-    url.extend_from_slice(&status.build_start_dir);
-    for (label, file) in [
-        (&b"Full report: "[..], &b"/meta/report.html"[..]),
-        (b"Machine readable version: ", b"/meta/report.bz2"),
-    ] {
-        o.extend_from_slice(label);
-        o.extend_from_slice(&url);
-        o.extend_from_slice(file);
-        o.push(b'\n');
-    }
+    line(&mut o, &[b"Build start: ", &status.build_start_iso]);
+    line(&mut o, &[b"Build end:   ", &status.build_end_iso]);
+    o.push(b'\n');
+    let url: &[u8] = &[&status.base_url[..], b"/", &status.build_start_dir].concat();
+    line(&mut o, &[b"Full report: ", url, b"/meta/report.html"]);
+    line(
+        &mut o,
+        &[b"Machine readable version: ", url, b"/meta/report.bz2"],
+    );
     o.push(b'\n');
     let total = done + failed + prefailed + ind_failed + ind_prefailed;
     for (label, n) in [
