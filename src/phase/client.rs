@@ -72,16 +72,17 @@ pub fn clients(cfg: &Config, var: &str) -> Vec<Client> {
 }
 
 /// A command line for a remote shell. When this run reads its config from
-/// a `PBULK_CONF` override, the remote programs are told the same path;
-/// otherwise the line is exactly the original's.
+/// another file than the compiled-in one (a `PBULK_CONF` override), the
+/// remote programs are told the same path; otherwise the line is exactly
+/// the original's.
 fn remote_line(line: &str) -> String {
-    match std::env::var_os(paths::CONF_ENV) {
-        Some(p) if !p.is_empty() => {
-            let p = p.to_string_lossy();
-            format!("{}={} {line}", paths::CONF_ENV, shell_words::quote(&p))
-        }
-        _ => line.to_string(),
+    let default = PathBuf::from(format!("{}/etc/pbulk.conf", paths::PREFIX));
+    let used = paths::config_path();
+    if used == default {
+        return line.to_string();
     }
+    let p = used.to_string_lossy();
+    format!("{}={} {line}", paths::CONF_ENV, shell_words::quote(&p))
 }
 
 fn preamble(args: &[OsString], what: &str) -> Result<Option<Config>> {
