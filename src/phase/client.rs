@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::{self, Error, Result};
-use crate::config::{self, split_words, Config};
+use crate::config::{self, split_words, Config, Tool};
 use crate::paths;
 
 use super::sys;
@@ -112,15 +112,16 @@ pub fn clean(cfg: &Config) -> Result<()> {
     let prefix = cfg.value("prefix");
     let kit = cfg.value("bootstrapkit");
     let kit_path = Path::new(kit);
-    let kit_kind = if kit.is_empty() {
+    let md = if kit.is_empty() {
         None
     } else {
-        std::fs::metadata(kit_path).ok().map(|m| m.is_dir())
+        std::fs::metadata(kit_path).ok()
     };
-    // Tools are checked before anything is removed.
-    let tar = match kit_kind {
-        Some(false) => Some(cfg.tool("tar")?),
-        _ => None,
+    // The tool is checked before anything is removed.
+    let kit_kind = match md {
+        Some(m) if m.is_file() => Kit::Tarball(cfg.tool("tar")?),
+        Some(m) if m.is_dir() => Kit::Directory,
+        _ => Kit::Nothing,
     };
 
     let under = |p: &str| PathBuf::from(format!("{dest}{p}"));
@@ -133,8 +134,8 @@ pub fn clean(cfg: &Config) -> Result<()> {
     }
     sys::rm_rf(&under(&format!("{}/qmail", cfg.value("varbase"))));
 
-    match (kit_kind, tar) {
-        (Some(false), Some(tar)) => {
+    match kit_kind {
+        Kit::Tarball(tar) => {
             let root = format!("{dest}/");
             let args = [
                 OsStr::new("-xzf"),
@@ -144,7 +145,7 @@ pub fn clean(cfg: &Config) -> Result<()> {
             ];
             sys::run_tool(&tar, &args, cfg)?;
         }
-        (Some(true), _) => {
+        Kit::Directory => {
             let target = under(prefix);
             // The original tests the prefix without the destdir here.
             if !Path::new(prefix).is_dir() {
@@ -159,9 +160,19 @@ pub fn clean(cfg: &Config) -> Result<()> {
             cp.arg("-R").args(sys::glob_star(kit_path)).arg(&target);
             sys::run(cp, cfg, "cp")?;
         }
-        _ => {}
+        Kit::Nothing => {}
     }
     Ok(())
+}
+
+/// What `${bootstrapkit}` names.
+enum Kit {
+    /// A regular file: a gzip'd tar unpacked at the root.
+    Tarball(Tool),
+    /// A directory copied into the prefix.
+    Directory,
+    /// Empty or missing: the prefix stays empty.
+    Nothing,
 }
 
 /// `client-prepare`: run `${client_prepare_action}` on every distinct
