@@ -350,6 +350,16 @@ impl Config {
         }
     }
 
+    /// Like [`Config::tool`] for a variable whose empty value is a valid
+    /// way to skip a step (phase scripts, hooks): an unquoted empty
+    /// expansion runs nothing and succeeds.
+    pub fn optional_tool(&self, name: &str) -> Result<Option<Tool>> {
+        if split_words(self.value(name)).is_empty() {
+            return Ok(None);
+        }
+        self.tool(name).map(Some)
+    }
+
     /// The program a variable names (`make`, `tar`, `gzip`, phase scripts),
     /// checked to exist before any work starts: one line naming the variable
     /// and the path when it does not.

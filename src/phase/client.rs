@@ -232,14 +232,16 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
     let Some(cfg) = preamble(&args, HELP)? else {
         return Ok(0);
     };
-    let prepare = cfg.tool("client_prepare")?;
+    let prepare = cfg.optional_tool("client_prepare")?;
     let old = PathBuf::from(format!("{}.old/meta/pscan", cfg.value("bulklog")));
     let extra = if old.is_file() {
         format!("-L {}", old.display())
     } else {
         String::new()
     };
-    sys::run_tool(&prepare, &[], &cfg)?;
+    if let Some(prepare) = prepare {
+        sys::run_tool(&prepare, &[], &cfg)?;
+    }
     let line = format!(
         "{} -c {} -M {} {} {}",
         cfg.value("pscan"),
