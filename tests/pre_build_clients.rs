@@ -372,6 +372,33 @@ fn scan_client_start_launches_clients() {
 }
 
 #[test]
+fn scan_procs_starts_several_scan_clients_per_chroot() {
+    let fx = Fx::new();
+    let body = "scan_clients=\"h1 /ch\"\nclient_prepare=\nscan_procs=3\npscan=/ps\n";
+    let out = fx.run("scan-client-start", body);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = fx.wait_calls(4);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("chroot|/ch|/ps|"))
+            .count(),
+        3
+    );
+    assert_eq!(calls.iter().filter(|c| c.starts_with("ssh|h1|")).count(), 1);
+    assert_eq!(calls.len(), 4);
+
+    let out = fx.run("scan-client-start", "scan_clients=/ch\nscan_procs=lots\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scan_procs=lots"));
+}
+
+#[test]
 fn scan_client_start_stops_when_prepare_fails() {
     let fx = Fx::new();
     write_exec(&fx.p("prepare"), "#!/bin/sh\nexit 6\n");

@@ -233,6 +233,7 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     };
     let prepare = cfg.optional_tool("client_prepare")?;
+    cfg.count("scan_procs")?;
     let old = PathBuf::from(format!("{}.old/meta/pscan", cfg.value("bulklog")));
     let extra = if old.is_file() {
         format!("-L {}", old.display())
@@ -250,8 +251,19 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
         extra,
         cfg.value("pkgsrc")
     );
+    // Scanning only reads the tree, so several scan clients may share one
+    // chroot: `scan_procs` of them per chroot client (Joyent dialect; one
+    // when unset, as upstream).
+    let per_chroot = cfg.count("scan_procs")?.unwrap_or(1);
     for c in clients(&cfg, "scan_clients") {
-        sys::spawn_bg(c.command(&line), &cfg, "scan client");
+        let n = if matches!(c, Client::Chroot(_)) {
+            per_chroot
+        } else {
+            1
+        };
+        for _ in 0..n {
+            sys::spawn_bg(c.command(&line), &cfg, "scan client");
+        }
     }
     Ok(0)
 }
