@@ -67,6 +67,8 @@ deps:
 install: all
 	$(MAKE) install-only
 
+# Copies the built programs, the substituted example configuration and the
+# man pages; the live configuration is only created, never replaced.
 install-only:
 	$(INSTALL) -d -m 0755 $(D)/bin $(D)/libexec/pbulk $(D)/share/examples/pbulk $(D)/etc
 	for p in $(BIN_PROGS); do \
@@ -93,7 +95,6 @@ install-only:
 	    etc/pbulk.conf > $(EXAMPLE).tmp
 	$(INSTALL) -m 0644 $(EXAMPLE).tmp $(EXAMPLE)
 	rm -f $(EXAMPLE).tmp
-	# The live configuration is only created, never replaced.
 	[ -e $(LIVE_CONF) ] || $(INSTALL) -m 0644 $(EXAMPLE) $(LIVE_CONF)
 ifneq ($(MAN_PAGES),)
 	$(INSTALL) -d -m 0755 $(D)/man/man1
