@@ -429,3 +429,21 @@ fn build_client_start_launches_clients() {
     want.sort();
     assert_eq!(fx.wait_calls(3), want);
 }
+
+#[test]
+fn client_clean_removes_a_symlinked_prefix_not_its_target() {
+    let fx = Fx::new();
+    let root = fx.p("root");
+    let real = fx.p("real-prefix");
+    std::fs::create_dir_all(real.join("bin")).unwrap();
+    std::fs::write(real.join("bin/tool"), "").unwrap();
+    std::fs::create_dir_all(root.join("usr")).unwrap();
+    std::os::unix::fs::symlink(&real, root.join("usr/pkg")).unwrap();
+    let out = fx.run("client-clean", &clean_body(&root, Path::new(""), ""));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!root.join("usr/pkg").exists() && root.join("usr/pkg").symlink_metadata().is_err());
+    assert!(
+        real.join("bin/tool").exists(),
+        "rm -rf removes the link, not what it points to"
+    );
+}
