@@ -74,3 +74,31 @@ pub fn append_line_synced(f: &mut File, line: &str) -> io::Result<()> {
     f.write_all(&buf)?;
     f.sync_data()
 }
+
+/// A temporary file beside `path`, for output that is produced over a long
+/// time and must replace `path` only when complete ([`commit_temp`]).
+pub fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(&format!(
+            ".{}.",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp")
+        ))
+        .tempfile_in(dir)
+}
+
+/// Give a finished [`temp_beside`] file the mode a plain create would, make
+/// it durable and rename it over `path`.
+pub fn commit_temp(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    set_default_mode(tmp.as_file())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    sync_dir(dir)
+}

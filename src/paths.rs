@@ -25,10 +25,18 @@ pub fn config_path() -> PathBuf {
     }
 }
 
+/// Environment variable replacing `PREFIX/libexec/pbulk` in [`libexec`]
+/// (pbulk-rs extension: lets tests and relocated installs supply the
+/// hard-coded helpers; unset, the reference path is used).
+pub const LIBEXEC_ENV: &str = "PBULK_LIBEXECDIR";
+
 /// `@PREFIX@/libexec/pbulk/<name>`, for the few helpers the original calls
 /// by a hard-coded path rather than through a config variable.
 pub fn libexec(name: &str) -> PathBuf {
-    PathBuf::from(format!("{PREFIX}/libexec/pbulk/{name}"))
+    match std::env::var_os(LIBEXEC_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
+        _ => PathBuf::from(format!("{PREFIX}/libexec/pbulk/{name}")),
+    }
 }
 
 /// `@PREFIX@/bin/<name>`.

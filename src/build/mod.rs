@@ -1,1 +1,292 @@
 //! pbulk-build: the build scheduler, its job states and logs.
+//!
+//! Standalone mode reproduces the reference (pbulk 0.76) byte for byte:
+//! options, messages, the order of builds, the `-v` lines, the logs and the
+//! `-r` report. Extensions: `-j N` local build slots ordered by a
+//! duration-weighted critical path, `-H file` build-time history, durable
+//! logs, and stopping running builds on SIGINT/SIGTERM.
+
+pub mod graph;
+pub mod history;
+pub mod jobs;
+pub mod logs;
+pub mod runner;
+pub mod sched;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Error, Result};
+use history::History;
+use jobs::Jobs;
+use logs::{Logs, Outcome, Progress};
+use sched::{Key, Scheduler};
+
+const USAGE: &str = "usage: pbulk-build -s <master>
+usage: pbulk-build [ -v ] -c <master> -b <build script>
+usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] -m <port> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
+";
+
+const HELP: &str = "pbulk-build: build every package of a resolved tree scan in dependency order,
+appending package names to the success and error logs.
+
+Extensions (pbulk-rs):
+  -j <n>     run up to <n> build scripts at once (default 1: the reference order);
+             with more, packages on the longest duration-weighted path go first
+  -H <file>  build-time history: read at start-up, rewritten after each build
+";
+
+fn usage() -> Error {
+    Error::stderr(1, USAGE)
+}
+
+#[derive(Default)]
+struct Opts {
+    start: Option<OsString>,
+    build: Option<OsString>,
+    client: Option<OsString>,
+    master: Option<OsString>,
+    report: Option<PathBuf>,
+    stat: Option<OsString>,
+    verbosity: u32,
+    modes: u32,
+    slots: usize,
+    history: Option<PathBuf>,
+    args: Vec<OsString>,
+}
+
+fn parse(args: Vec<OsString>) -> Result<Opts> {
+    use lexopt::prelude::*;
+    let mut o = Opts {
+        slots: 1,
+        ..Opts::default()
+    };
+    let mut p = lexopt::Parser::from_args(args);
+    let opt_err = |e: lexopt::Error| {
+        let msg = match e {
+            lexopt::Error::MissingValue { option: Some(o) } => {
+                format!(
+                    "option requires an argument -- '{}'",
+                    o.trim_start_matches('-')
+                )
+            }
+            lexopt::Error::UnexpectedOption(o) => {
+                format!("invalid option -- '{}'", o.trim_start_matches('-'))
+            }
+            other => other.to_string(),
+        };
+        Error::stderr(1, format!("pbulk-build: {msg}\n{USAGE}"))
+    };
+    while let Some(arg) = p.next().map_err(opt_err)? {
+        match arg {
+            Short('I') => o.start = Some(p.value().map_err(opt_err)?),
+            Short('b') => o.build = Some(p.value().map_err(opt_err)?),
+            Short('c') => {
+                o.client = Some(p.value().map_err(opt_err)?);
+                o.modes += 1;
+            }
+            Short('m') => {
+                o.master = Some(p.value().map_err(opt_err)?);
+                o.modes += 1;
+            }
+            Short('r') => o.report = Some(p.value().map_err(opt_err)?.into()),
+            Short('s') => {
+                o.stat = Some(p.value().map_err(opt_err)?);
+                o.modes += 1;
+            }
+            Short('v') => o.verbosity += 1,
+            Short('j') => {
+                let v = p.value().map_err(opt_err)?;
+                o.slots = v
+                    .to_str()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        Error::errx(format!(
+                            "Invalid number of build slots: {}",
+                            v.to_string_lossy()
+                        ))
+                    })?;
+            }
+            Short('H') => o.history = Some(p.value().map_err(opt_err)?.into()),
+            Value(v) => o.args.push(v),
+            other => return Err(opt_err(other.unexpected())),
+        }
+    }
+    Ok(o)
+}
+
+pub fn main(args: Vec<OsString>) -> Result<i32> {
+    if crate::cli::wants_help(&args) && args.len() == 1 {
+        print!("{HELP}\n{USAGE}");
+        return Ok(0);
+    }
+    let o = parse(args)?;
+    if o.modes > 1 {
+        crate::cli::report(
+            "pbulk-build",
+            &Error::errx("Only one of client mode, statistic mode or master mode can be active"),
+        );
+        return Err(usage());
+    }
+    if o.build.is_none() && (o.modes == 0 || o.client.is_some()) {
+        return Err(usage());
+    }
+    if o.stat.is_some() {
+        if !o.args.is_empty() {
+            return Err(usage());
+        }
+        return Err(Error::not_yet("statistics mode (-s)"));
+    }
+    if o.client.is_some() {
+        if !o.args.is_empty() {
+            return Err(usage());
+        }
+        return Err(Error::not_yet("client mode (-c)"));
+    }
+    if o.args.len() != 3 {
+        return Err(usage());
+    }
+    if o.master.is_some() {
+        return Err(Error::not_yet("master mode (-m)"));
+    }
+    let _ = o.start;
+    let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
+    let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
+    if build.sched.has_job() {
+        let script = runner::Script::new(o.build.as_deref().expect("checked above"));
+        runner::run(&script, o.slots, &mut build)?;
+    }
+    if let Some(report) = &o.report {
+        logs::write_report(report, &build.jobs, &build.sched, &build.depth)?;
+    }
+    Ok(0)
+}
+
+/// A standalone build: the jobs, their states and where results go.
+pub struct Build {
+    pub jobs: Jobs,
+    pub sched: Scheduler,
+    pub depth: Vec<u64>,
+    logs: Logs,
+    progress: Progress,
+    history: Option<History>,
+}
+
+impl Build {
+    fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
+        let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
+        let mut logs = Logs::open(success, error)?;
+        let buf = read_whole(input)?;
+        let jobs = Jobs::parse(buf)?;
+        let history = o.history.as_deref().map(History::load).transpose()?;
+        let (depth, key) = priorities(&jobs, history.as_ref().filter(|_| o.slots > 1))?;
+        let mut sched = Scheduler::new(jobs.dependents.clone(), jobs.open_depends.clone(), key);
+        for j in 0..jobs.len() as u32 {
+            if jobs.prefailed(j)? {
+                sched.prefail(j);
+            }
+        }
+        logs.replay(&jobs, &mut sched)?;
+        let progress = Progress {
+            verbosity: o.verbosity,
+        };
+        progress.initialised();
+        sched.open_remaining();
+        Ok(Build {
+            jobs,
+            sched,
+            depth,
+            logs,
+            progress,
+            history,
+        })
+    }
+}
+
+/// The reference's `read_from_file` checks on an opened input.
+fn read_whole(mut f: std::fs::File) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let md = f
+        .metadata()
+        .map_err(|e| Error::err("Cannot stat input", &e))?;
+    if !md.is_file() {
+        return Err(Error::errx("Input is not regular file"));
+    }
+    let mut buf = Vec::with_capacity(md.len() as usize);
+    f.read_to_end(&mut buf)
+        .map_err(|e| Error::err("Failed to read input", &e))?;
+    crate::record::check_no_nul(&buf)?;
+    Ok(buf)
+}
+
+/// The reference depth of every job and the ready-list keys. A cycle is
+/// reported the reference's way (exit 1). With a history (several slots),
+/// the key is the critical path in milliseconds; a package without history
+/// counts as the mean known duration, and the depth breaks ties, so with an
+/// empty history the order is the reference's.
+fn priorities(jobs: &Jobs, history: Option<&History>) -> Result<(Vec<u64>, Vec<Key>)> {
+    let Some(order) = graph::topo_order(&jobs.dependents, &jobs.open_depends) else {
+        let text = graph::cycle_report(&jobs.dependents, |j| jobs.name_str(j).into_owned());
+        return Err(Error::stderr(1, text));
+    };
+    let depth = graph::depths(&jobs.dependents, &order, jobs.weights.as_deref());
+    let cp = match history {
+        Some(h) if !h.is_empty() => {
+            let known: Vec<Option<u64>> = (0..jobs.len() as u32)
+                .map(|j| h.duration(&jobs.name_str(j)))
+                .collect();
+            let (sum, n) = known
+                .iter()
+                .flatten()
+                .fold((0u64, 0u64), |(s, n), &d| (s + d, n + 1));
+            let mean = sum.checked_div(n).unwrap_or(0);
+            let dur: Vec<u64> = known.iter().map(|d| d.unwrap_or(mean)).collect();
+            graph::critical_path(&jobs.dependents, &order, &dur)
+        }
+        _ => vec![0; jobs.len()],
+    };
+    let key = cp.into_iter().zip(depth.iter().copied()).collect();
+    Ok((depth, key))
+}
+
+impl runner::Driver for Build {
+    fn next_job(&mut self) -> Option<u32> {
+        let job = self.sched.next_job()?;
+        let name = self.jobs.name_str(job);
+        let (done, total) = (self.sched.progress(), self.sched.len());
+        self.progress
+            .line(done, total, format_args!("Starting build of  {name}"));
+        Some(job)
+    }
+
+    fn record(&self, job: u32) -> Vec<u8> {
+        self.jobs.text(job).to_vec()
+    }
+
+    fn finish(&mut self, job: u32, ok: bool, ms: u64) -> Result<()> {
+        // Finishing changes no job's `Open` state before the reference
+        // prints; a failure's propagation comes after its line.
+        let (done, total) = (self.sched.progress(), self.sched.len());
+        self.sched.finish(job, ok);
+        let name = self.jobs.name_str(job).into_owned();
+        let outcome = if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        self.logs.append(outcome, &name)?;
+        if let Some(h) = &mut self.history {
+            h.record(&name, ms)?;
+        }
+        let msg = if ok {
+            "Successfully built"
+        } else {
+            "Failed to build   "
+        };
+        self.progress
+            .line(done, total, format_args!("{msg} {name}"));
+        Ok(())
+    }
+}

@@ -1,1 +1,273 @@
 //! pbulk-scan: run `make pbulk-index` over a pkgsrc tree.
+//!
+//! Local mode runs the makes itself, one at a time like the original or
+//! `-j N` at once (our extension; the result is the same bytes whatever the
+//! timing). The master/client modes (`-m`, `-c`) are a later issue; the job
+//! model in [`jobs`] is the one a master drives.
+
+pub mod child;
+pub mod jobs;
+pub mod oldscan;
+pub mod output;
+pub mod tree;
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{self, Error, Result};
+use child::{Failure, Pool, Stop, Watch};
+use jobs::{JobQueue, Progress};
+use oldscan::OldScan;
+use output::Writer;
+
+const USAGE: &str = "usage: pbulk-scan -c <master> [ -v ] -M <make> <pkgsrc tree>\n\
+usage: pbulk-scan [ -I <start> ] [ -L <old scan> ] [ -l ] [ -v ]\n                  [ -m <port> ] -M <make> <pksgrc tree> <output file>\n";
+
+const HELP: &str =
+    "pbulk-scan: run `make pbulk-index` in every package directory of a pkgsrc tree\n\
+(or in the locations listed on stdin with -l) and write the records, each with its\n\
+PKG_LOCATION, to the output file. -j N runs N makes at once; -L reuses an old scan.\n\
+PBULK_SCAN_TIMEOUT (seconds, default 3600, 0 = none) limits each make run.\n";
+
+/// Environment variable holding the per-make time limit in seconds.
+pub const TIMEOUT_ENV: &str = "PBULK_SCAN_TIMEOUT";
+/// A make stuck for an hour in one package directory is hung, not slow.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 3600;
+
+fn usage() -> Error {
+    Error::stderr(1, USAGE)
+}
+
+/// The command line, as getopt("I:M:L:lc:m:v") plus our `-j N` sees it.
+#[derive(Debug, Default)]
+struct Options {
+    start: Option<OsString>,
+    make: Option<OsString>,
+    old_scan: Option<PathBuf>,
+    limited: bool,
+    client: Option<OsString>,
+    master: Option<OsString>,
+    verbose: u32,
+    procs: Option<usize>,
+    args: Vec<OsString>,
+}
+
+fn parse(args: Vec<OsString>) -> Result<Options> {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut o = Options::default();
+    let mut p = lexopt::Parser::from_args(args);
+    loop {
+        let arg = match p.next() {
+            Ok(Some(a)) => a,
+            Ok(None) => break,
+            Err(e) => return Err(getopt_error(&e)),
+        };
+        let value = |p: &mut lexopt::Parser, c: char| {
+            p.value().map_err(|_| {
+                eprintln!("pbulk-scan: option requires an argument -- {c}");
+                usage()
+            })
+        };
+        match arg {
+            Short('I') => o.start = Some(value(&mut p, 'I')?),
+            Short('M') => o.make = Some(value(&mut p, 'M')?),
+            Short('L') => o.old_scan = Some(value(&mut p, 'L')?.into()),
+            Short('l') => o.limited = true,
+            Short('c') => o.client = Some(value(&mut p, 'c')?),
+            Short('m') => o.master = Some(value(&mut p, 'm')?),
+            Short('v') => o.verbose += 1,
+            Short('j') => {
+                let v = value(&mut p, 'j')?;
+                match v
+                    .to_str()
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .filter(|&n| n > 0)
+                {
+                    Some(n) => o.procs = Some(n),
+                    None => {
+                        return Err(Error::errx(format!(
+                            "-j needs a positive number of make processes, not `{}`",
+                            v.to_string_lossy()
+                        )))
+                    }
+                }
+            }
+            Short(c) => {
+                eprintln!("pbulk-scan: unknown option -- {c}");
+                return Err(usage());
+            }
+            Long(name) => {
+                eprintln!("pbulk-scan: unknown option -- -{name}");
+                return Err(usage());
+            }
+            Value(v) => o.args.push(v),
+        }
+    }
+    Ok(o)
+}
+
+fn getopt_error(e: &lexopt::Error) -> Error {
+    eprintln!("pbulk-scan: {e}");
+    usage()
+}
+
+/// What every part of a local scan needs to run make.
+pub struct Ctx<'w> {
+    pub make: OsString,
+    pub pkgsrc: PathBuf,
+    pub procs: usize,
+    pub timeout: Option<Duration>,
+    pub watch: &'w Watch,
+}
+
+impl Ctx<'_> {
+    /// Say why a run was killed (other failures speak for themselves
+    /// through make's stderr).
+    pub fn note_failure(&self, dir: &Path, args: &[&str], why: &Failure) {
+        if let Failure::TimedOut(_) = why {
+            eprintln!(
+                "pbulk-scan: {} in {}: {why}, process group killed",
+                child::describe(&self.make, args),
+                dir.display()
+            );
+        }
+    }
+}
+
+impl From<Stop> for Error {
+    fn from(s: Stop) -> Error {
+        match s {
+            Stop::Signal(sig) => {
+                let name =
+                    nix::sys::signal::Signal::try_from(sig).map_or("a signal", |s| s.as_str());
+                Error::errx(format!(
+                    "stopped by {name}; the output file was left unchanged"
+                ))
+                .with_code(128 + sig)
+            }
+            Stop::Read(e) => Error::err("read failed", &e),
+        }
+    }
+}
+
+fn timeout_from_env() -> Result<Option<Duration>> {
+    let Some(v) = std::env::var_os(TIMEOUT_ENV) else {
+        return Ok(Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)));
+    };
+    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
+        Some(0) => Ok(None),
+        Some(n) => Ok(Some(Duration::from_secs(n))),
+        None => Err(Error::errx(format!(
+            "{TIMEOUT_ENV} must be a number of seconds, not `{}`",
+            v.to_string_lossy()
+        ))),
+    }
+}
+
+pub fn main(args: Vec<OsString>) -> Result<i32> {
+    if cli::wants_help(&args) {
+        print!("{HELP}");
+        return Ok(0);
+    }
+    let o = parse(args)?;
+    let Some(make) = o.make.clone() else {
+        return Err(usage());
+    };
+    if o.client.is_some() && o.master.is_some() {
+        eprintln!("pbulk-scan: Only client mode or master mode can be active");
+        return Err(usage());
+    }
+    let old = if o.client.is_none() {
+        OldScan::load(o.old_scan.as_deref())?
+    } else {
+        OldScan::default()
+    };
+    if o.client.is_some() {
+        if o.limited || o.args.len() != 1 {
+            return Err(usage());
+        }
+        return Err(Error::not_yet("pbulk-scan client mode (-c)"));
+    }
+    if o.args.len() != 2 {
+        return Err(usage());
+    }
+    if o.master.is_some() {
+        return Err(Error::not_yet("pbulk-scan master mode (-m)"));
+    }
+    let timeout = timeout_from_env()?;
+    let watch = Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
+    let ctx = Ctx {
+        make,
+        pkgsrc: PathBuf::from(&o.args[0]),
+        procs: o.procs.unwrap_or(1),
+        timeout,
+        watch: &watch,
+    };
+    let output = Path::new(&o.args[1]);
+    let mut q = JobQueue::new(
+        ctx.pkgsrc.clone(),
+        old,
+        Progress {
+            verbose: o.verbose >= 1,
+        },
+    );
+    if o.limited {
+        tree::limited_list(&mut std::io::stdin().lock(), &mut q)?;
+    } else {
+        tree::full_tree(&ctx, &mut q)?;
+    }
+    let mut writer = Writer::create(output)?;
+    scan_all(&ctx, &mut q, &mut writer)?;
+    q.progress().finished(q.done(), q.len());
+    if !writer.finish(&mut q, || watch.stopped().is_none())? {
+        return Err(Stop::Signal(watch.stopped().unwrap_or(libc::SIGTERM)).into());
+    }
+    Ok(0)
+}
+
+/// Scan every job, `ctx.procs` at a time, handing results to the writer
+/// as soon as the jobs before them are done.
+fn scan_all(ctx: &Ctx, q: &mut JobQueue, writer: &mut Writer) -> Result<()> {
+    const INDEX: &[&str] = &["pbulk-index"];
+    let mut pool = Pool::new(ctx.procs, ctx.timeout, ctx.watch);
+    loop {
+        while pool.has_room() {
+            let Some(i) = q.claim() else { break };
+            let dir = tree::under(&ctx.pkgsrc, &q.job(i).location);
+            pool.start(i, &dir, OsStr::new(&ctx.make), INDEX);
+        }
+        writer.write_ready(q)?;
+        let Some((i, outcome)) = pool.next_done()? else {
+            break;
+        };
+        if let Err(why) = &outcome {
+            ctx.note_failure(&tree::under(&ctx.pkgsrc, &q.job(i).location), INDEX, why);
+        }
+        q.finish(i, outcome.ok());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(args: &[&str]) -> Result<Options> {
+        parse(args.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn getopt_clusters_and_attached_values() {
+        let o = opts(&["-vvl", "-Mbmake", "-L", "old", "-j", "4", "tree", "out"]).unwrap();
+        assert_eq!(o.verbose, 2);
+        assert!(o.limited);
+        assert_eq!(o.make.as_deref(), Some(OsStr::new("bmake")));
+        assert_eq!(o.old_scan.as_deref(), Some(Path::new("old")));
+        assert_eq!(o.procs, Some(4));
+        assert_eq!(o.args, ["tree", "out"]);
+        assert!(opts(&["-x"]).is_err());
+        assert!(opts(&["-M"]).is_err());
+        assert!(opts(&["-j", "0"]).is_err());
+    }
+}

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-build", |_| {
-        Err(pbulk::cli::Error::not_yet("pbulk-build"))
-    });
+    pbulk::cli::main("pbulk-build", pbulk::build::main)
 }

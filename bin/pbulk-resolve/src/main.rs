@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-resolve", |_| {
-        Err(pbulk::cli::Error::not_yet("pbulk-resolve"))
-    });
+    pbulk::cli::main("pbulk-resolve", pbulk::resolve::main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-scan", |_| {
-        Err(pbulk::cli::Error::not_yet("pbulk-scan"))
-    });
+    pbulk::cli::main("pbulk-scan", pbulk::scan::main);
 }

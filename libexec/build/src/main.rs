@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("build", |_| Err(pbulk::cli::Error::not_yet("build")));
+    pbulk::cli::main("build", pbulk::phase::build::main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("compute-packages", |_| {
-        Err(pbulk::cli::Error::not_yet("compute-packages"))
-    });
+    pbulk::cli::main("compute-packages", pbulk::report::compute_packages_main);
 }

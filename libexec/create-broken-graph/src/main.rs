@@ -1,5 +1,6 @@
 fn main() {
-    pbulk::cli::main("create-broken-graph", |_| {
-        Err(pbulk::cli::Error::not_yet("create-broken-graph"))
-    });
+    pbulk::cli::main(
+        "create-broken-graph",
+        pbulk::report::create_broken_graph_main,
+    );
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("create-report-html", |_| {
-        Err(pbulk::cli::Error::not_yet("create-report-html"))
-    });
+    pbulk::cli::main("create-report-html", pbulk::report::create_report_html_main);
 }

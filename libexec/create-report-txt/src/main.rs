@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("create-report-txt", |_| {
-        Err(pbulk::cli::Error::not_yet("create-report-txt"))
-    });
+    pbulk::cli::main("create-report-txt", pbulk::report::create_report_txt_main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("create-report", |_| {
-        Err(pbulk::cli::Error::not_yet("create-report"))
-    });
+    pbulk::cli::main("create-report", pbulk::report::create_report_main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("pkg-build", |_| {
-        Err(pbulk::cli::Error::not_yet("pkg-build"))
-    });
+    pbulk::cli::main("pkg-build", pbulk::pkgbuild::pkg_build::main);
 }

@@ -1,5 +1,3 @@
 fn main() {
-    pbulk::cli::main("pkg-up-to-date", |_| {
-        Err(pbulk::cli::Error::not_yet("pkg-up-to-date"))
-    });
+    pbulk::cli::main("pkg-up-to-date", pbulk::pkgbuild::up_to_date::main);
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("report", |_| Err(pbulk::cli::Error::not_yet("report")));
+    pbulk::cli::main("report", pbulk::phase::report::main);
 }

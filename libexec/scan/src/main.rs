@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("scan", |_| Err(pbulk::cli::Error::not_yet("scan")));
+    pbulk::cli::main("scan", pbulk::phase::scan::main);
 }

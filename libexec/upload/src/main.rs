@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("upload", |_| Err(pbulk::cli::Error::not_yet("upload")));
+    pbulk::cli::main("upload", pbulk::phase::upload::main);
 }

@@ -1,0 +1,204 @@
+//! Running the build script for each job on local slots.
+//!
+//! The script is run as the reference runs it: argv[0] is the basename of
+//! the `-b` path, no arguments, the record on stdin, environment, working
+//! directory, stdout and stderr inherited, SIGPIPE at its default. A script
+//! that stops reading early (EPIPE) is judged by its exit status alone.
+//! Each script runs in its own process group so that an interrupted build
+//! can stop everything the script started.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use crate::cli::{Error, Result};
+
+/// How to start the build script.
+pub struct Script {
+    path: PathBuf,
+    argv0: OsString,
+}
+
+impl Script {
+    /// The reference exec's the `-b` path as given (no PATH search).
+    pub fn new(build_path: &std::ffi::OsStr) -> Script {
+        let bytes = std::os::unix::ffi::OsStrExt::as_bytes(build_path);
+        let base = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+        let argv0 = std::os::unix::ffi::OsStrExt::from_bytes(base);
+        let path = if bytes.contains(&b'/') {
+            PathBuf::from(build_path)
+        } else {
+            PathBuf::from(".").join(build_path)
+        };
+        Script {
+            path,
+            argv0: OsString::from(argv0 as &std::ffi::OsStr),
+        }
+    }
+
+    /// Start the script with `record` on its stdin; the outcome arrives on
+    /// `done` as `(job, succeeded, milliseconds)`.
+    fn start(&self, job: u32, record: Vec<u8>, done: mpsc::Sender<Event>) -> Result<Pid> {
+        let started = Instant::now();
+        let spawned = Command::new(&self.path)
+            .arg0(&self.argv0)
+            .stdin(Stdio::piped())
+            .process_group(0)
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) if exec_failure(&e) => {
+                // The reference's child exits 255 when exec fails.
+                let _ = done.send(Event::Finished {
+                    job,
+                    ok: false,
+                    ms: 0,
+                });
+                return Ok(Pid::from_raw(0));
+            }
+            Err(e) => return Err(Error::err("Failed to create child", &e)),
+        };
+        let pid = Pid::from_raw(child.id() as i32);
+        std::thread::spawn(move || {
+            let ok = feed_and_wait(&mut child, &record);
+            let ms = started.elapsed().as_millis() as u64;
+            let _ = done.send(Event::Finished { job, ok, ms });
+        });
+        Ok(pid)
+    }
+}
+
+fn exec_failure(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::EACCES | libc::ENOEXEC | libc::ENOTDIR | libc::ELOOP)
+            | Some(libc::ENAMETOOLONG | libc::EISDIR | libc::ETXTBSY)
+    )
+}
+
+/// Write the record, tolerating a script that does not read it all, then
+/// wait: success is exit status 0 and nothing else.
+fn feed_and_wait(child: &mut Child, record: &[u8]) -> bool {
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    match stdin.write_all(record) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(_) => {
+            drop(stdin);
+            let _ = nix::sys::signal::kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            let _ = child.wait();
+            return false;
+        }
+    }
+    drop(stdin);
+    match child.wait() {
+        Ok(st) => st.success() && st.signal().is_none(),
+        Err(_) => false,
+    }
+}
+
+enum Event {
+    Finished { job: u32, ok: bool, ms: u64 },
+    Signal(i32),
+}
+
+/// What the slots loop needs from the build: the next job, and what to do
+/// with a result. Kept abstract so the loop can be driven by any owner of
+/// the scheduler.
+pub trait Driver {
+    fn next_job(&mut self) -> Option<u32>;
+    fn record(&self, job: u32) -> Vec<u8>;
+    fn finish(&mut self, job: u32, ok: bool, ms: u64) -> Result<()>;
+}
+
+/// Run up to `slots` builds at once until no job is left. On SIGINT or
+/// SIGTERM the running scripts' process groups get the same signal, their
+/// results are not logged, and the program ends with status 128 + signal.
+pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()> {
+    let (tx, rx) = mpsc::channel();
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| Error::err("Cannot install signal handlers", &e))?;
+    let handle = signals.handle();
+    let sig_tx = tx.clone();
+    std::thread::spawn(move || {
+        for s in signals.forever() {
+            if sig_tx.send(Event::Signal(s)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut running: HashMap<u32, Pid> = HashMap::new();
+    let result = 'run: loop {
+        while running.len() < slots.max(1) {
+            let Some(job) = driver.next_job() else { break };
+            match script.start(job, driver.record(job), tx.clone()) {
+                Ok(pid) => running.insert(job, pid),
+                Err(e) => break 'run Err(e),
+            };
+        }
+        if running.is_empty() {
+            break Ok(());
+        }
+        match rx.recv().expect("the runner holds a sender") {
+            Event::Finished { job, ok, ms } => {
+                running.remove(&job);
+                if let Err(e) = driver.finish(job, ok, ms) {
+                    break Err(e);
+                }
+            }
+            Event::Signal(sig) => {
+                stop_all(&running, sig, &rx);
+                let name = Signal::try_from(sig)
+                    .map(|s| s.as_str())
+                    .unwrap_or("signal");
+                break Err(
+                    Error::errx(format!("Interrupted by {name}; running builds stopped"))
+                        .with_code(128 + sig),
+                );
+            }
+        }
+    };
+    handle.close();
+    if result.is_err() && !running.is_empty() {
+        stop_all(&running, SIGTERM, &rx);
+    }
+    result
+}
+
+/// Signal every running script's process group and wait for them to end
+/// (SIGKILL after a grace period); their results are dropped.
+fn stop_all(running: &HashMap<u32, Pid>, sig: i32, rx: &mpsc::Receiver<Event>) {
+    let sig = Signal::try_from(sig).unwrap_or(Signal::SIGTERM);
+    let live: Vec<Pid> = running
+        .values()
+        .copied()
+        .filter(|p| p.as_raw() > 0)
+        .collect();
+    for &pid in &live {
+        let _ = killpg(pid, sig);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut left = running.len();
+    while left > 0 {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Event::Finished { .. }) => left -= 1,
+            Ok(Event::Signal(_)) => {}
+            Err(_) => {
+                for &pid in &live {
+                    let _ = killpg(pid, Signal::SIGKILL);
+                }
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Package patterns and versions: pkg_install's `pkg_match` and dewey order,
+//! as pbulk's `lib/match.c` implements them.
+//!
+//! A pattern is one of, tried in this order: csh-style alternates
+//! (`{a,b}`, nested), a dewey comparison (`name>=1.0`, `name>=1<2`), a
+//! shell glob (`name-[0-9]*`) or a plain name. Everything works on bytes
+//! with C string semantics: text after a NUL byte does not count, and the
+//! C `int` arithmetic of the version parser (wrapping) is kept, because
+//! which package wins a dependency must not change with the implementation.
+
+mod alternate;
+mod dewey;
+mod glob;
+
+pub use dewey::{dewey_cmp, version_cmp, DeweyOp, Version};
+
+/// The two failures of the reference matcher; both end the program there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchError {
+    /// Unbalanced braces in the (sub)pattern named.
+    MalformedAlternate(Vec<u8>),
+    /// `pkg_order` on a name without any `-`.
+    NoVersion,
+}
+
+impl MatchError {
+    /// The reference's diagnostic text (without the program name).
+    pub fn message(&self) -> String {
+        match self {
+            MatchError::MalformedAlternate(p) => {
+                format!("Malformed alternate `{}'", String::from_utf8_lossy(p))
+            }
+            MatchError::NoVersion => "Internal error".to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for MatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for MatchError {}
+
+/// The text of a C string held in `s`: up to the first NUL.
+fn c_str(s: &[u8]) -> &[u8] {
+    match memchr::memchr(0, s) {
+        Some(n) => &s[..n],
+        None => s,
+    }
+}
+
+/// The byte at `i`, or NUL past the end, as a C string reads.
+#[inline]
+fn at(s: &[u8], i: usize) -> u8 {
+    s.get(i).copied().unwrap_or(0)
+}
+
+/// Bytes for which the quick reject and the resolver's fast path compare
+/// positions directly.
+#[inline]
+pub fn is_simple(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-'
+}
+
+/// Whether `pattern` matches the package name `name` (pkg_match).
+pub fn pkg_match(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
+    match_c(c_str(pattern), c_str(name))
+}
+
+/// [`pkg_match`] on NUL-free input.
+pub(crate) fn match_c(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
+    if !quick_match(pattern, name) {
+        return Ok(false);
+    }
+    if memchr::memchr(b'{', pattern).is_some() {
+        return alternate::matches(pattern, name);
+    }
+    if let Some(sep) = memchr::memchr2(b'<', b'>', pattern) {
+        return Ok(dewey::matches(pattern, sep, name));
+    }
+    if pattern
+        .iter()
+        .any(|&c| matches!(c, b'*' | b'?' | b'[' | b']'))
+    {
+        return Ok(glob::fnmatch_period(pattern, name));
+    }
+    Ok(pattern == name)
+}
+
+/// The reference's cheap pre-check: the first one or two pattern bytes,
+/// if they are plain, must equal the name's.
+#[inline]
+fn quick_match(pattern: &[u8], name: &[u8]) -> bool {
+    let p0 = at(pattern, 0);
+    if !is_simple(p0) {
+        return true;
+    }
+    if p0 != at(name, 0) {
+        return false;
+    }
+    let p1 = at(pattern, 1);
+    !is_simple(p1) || p1 == at(name, 1)
+}
+
+/// Which of two matching names is the better one (pkg_order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Best {
+    First,
+    Second,
+}
+
+/// pkg_order: the higher version (text after the last `-`) wins; on equal
+/// versions the byte-wise larger name; on equal names the second.
+pub fn pkg_order(a: &[u8], b: &[u8]) -> Result<Best, MatchError> {
+    let (a, b) = (c_str(a), c_str(b));
+    let va = memchr::memrchr(b'-', a).ok_or(MatchError::NoVersion)?;
+    let vb = memchr::memrchr(b'-', b).ok_or(MatchError::NoVersion)?;
+    let (va, vb) = (&a[va + 1..], &b[vb + 1..]);
+    Ok(match version_cmp(va, vb) {
+        d if d > 0 => Best::First,
+        d if d < 0 => Best::Second,
+        _ if a > b => Best::First,
+        _ => Best::Second,
+    })
+}
+
+/// The bytes every name matching `pattern` starts with: the text before
+/// the first byte that is not taken literally by some pattern form. Used
+/// to narrow candidate sets; empty means "any name".
+pub fn literal_prefix(pattern: &[u8]) -> &[u8] {
+    let pattern = c_str(pattern);
+    let end = pattern
+        .iter()
+        .position(|&c| matches!(c, b'{' | b'<' | b'>' | b'*' | b'?' | b'[' | b'\\'))
+        .unwrap_or(pattern.len());
+    &pattern[..end]
+}
+
+/// The bytes a name must start with to get past the quick reject of
+/// `pattern` (zero to two bytes).
+pub fn quick_prefix(pattern: &[u8]) -> &[u8] {
+    let p0 = at(pattern, 0);
+    if !is_simple(p0) {
+        return &[];
+    }
+    if !is_simple(at(pattern, 1)) {
+        return &pattern[..1];
+    }
+    &pattern[..2]
+}
+
+/// Whether matching `pattern` can never fail with a malformed alternate,
+/// whatever the name. Conservative: `false` when unsure.
+pub fn never_malformed(pattern: &[u8]) -> bool {
+    alternate::never_malformed(c_str(pattern))
+}
+
+#[cfg(test)]
+mod tests;

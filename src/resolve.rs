@@ -1,1 +1,0 @@
-//! pbulk-resolve: turn ALL_DEPENDS patterns into concrete DEPENDS lines.
