@@ -5,6 +5,7 @@
 #   make install-only ...     install what is built already (no cargo run);
 #                             BUILDDIR names the directory holding the programs
 #   make uninstall PREFIX=... DESTDIR=...
+#   make demo                 a whole bulk build of the example tree
 #   make test                 the whole test suite
 #   make bench                the benchmarks on ../shared/data
 
@@ -47,12 +48,12 @@ EXAMPLE = $(D)/share/examples/pbulk/pbulk.conf
 LIVE_CONF = $(D)/etc/pbulk.conf
 MAN_PAGES = $(wildcard man/*.1)
 
-.PHONY: all deps install install-only uninstall test bench clean
+.PHONY: all deps demo install install-only uninstall test bench clean
 
 all:
 	$(CARGO) build --release --workspace
 
-test: deps
+test: deps all
 	$(CARGO) test --release --workspace
 
 bench:
@@ -63,6 +64,10 @@ clean:
 
 deps:
 	sh tools/deps
+
+# A whole bulk build of the example tree, installed into a temporary prefix.
+demo:
+	sh tools/demo
 
 install: all
 	$(MAKE) install-only

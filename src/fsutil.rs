@@ -12,10 +12,29 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 }
 
 /// Like [`write_atomic`], with the content produced by `fill`.
+///
+/// A symlink is followed and its target replaced, never the link itself; a
+/// path that is not a regular file (a fifo, `/dev/stdout`, a terminal) is
+/// written in place, as there is nothing to rename over.
 pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
 ) -> io::Result<()> {
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(target) => {
+                resolved = target;
+                resolved.as_path()
+            }
+            // A dangling link: create its target through it.
+            Err(_) => return write_in_place(path, fill),
+        },
+        _ => path,
+    };
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return write_in_place(path, fill);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -36,6 +55,16 @@ pub fn write_atomic_with(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+fn write_in_place(
+    path: &Path,
+    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut f = File::create(path)?;
+    let mut w = io::BufWriter::new(&mut f);
+    fill(&mut w)?;
+    w.flush()
 }
 
 fn set_default_mode(f: &File) -> io::Result<()> {
@@ -101,4 +130,42 @@ pub fn commit_temp(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> 
         _ => Path::new("."),
     };
     sync_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_a_regular_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("status");
+        std::fs::write(&p, "old\n").unwrap();
+        write_atomic(&p, b"new\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn follows_a_symlink_instead_of_replacing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real");
+        let link = dir.path().join("link");
+        std::fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn writes_special_files_in_place() {
+        // /dev/null stays a device node; a rename over it would replace it.
+        write_atomic(Path::new("/dev/null"), b"x").unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    }
 }

@@ -274,3 +274,18 @@ fn missing_success_list_still_makes_the_summaries() {
     );
     assert_eq!(decompress("gzip", &w.p("packages/All/pkg_summary.gz")), "");
 }
+
+#[test]
+fn a_missing_feeder_does_not_stop_the_pipeline() {
+    let mut w = world();
+    w.conf_extra.push("pkg_info=/nonexistent/pkg_info".into());
+    let out = w.command("build").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "gzip, the last command, succeeded"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/pkg_info"));
+    assert_eq!(decompress("gzip", &w.p("packages/All/pkg_summary.gz")), "");
+    assert!(w.p("packages/SHA512.bz2").exists());
+}

@@ -375,3 +375,124 @@ fn makeconf_and_environment_settings_win() {
     // An unknown target fails, so make failures are visible to callers.
     assert!(!bmake(&dir, &["no-such-target"], &[]).status.success());
 }
+
+/// The outcome of a full bulk build of the tree, as tests/pkgsrc/README.md
+/// documents it (pbulk-build's report statuses).
+const OUTCOMES: [(&str, &str); 40] = [
+    ("buildtool-1.5", "done"),
+    ("libbase-1.0nb2", "done"),
+    ("libmid-2.1", "done"),
+    ("libtop-0.9.3", "done"),
+    ("py312-lua54-bridge-0.2", "done"),
+    ("py312-lua53-bridge-0.2", "done"),
+    ("py311-lua54-bridge-0.2", "done"),
+    ("py311-lua53-bridge-0.2", "done"),
+    ("py312-hello-1.0", "done"),
+    ("py311-hello-1.0", "done"),
+    ("lua53-5.3.6", "done"),
+    ("lua54-5.4.7", "done"),
+    ("python311-3.11.10", "done"),
+    ("python312-3.12.7", "done"),
+    ("dia-left-1.0", "done"),
+    ("dia-right-1.0", "done"),
+    ("dia-top-1.0", "done"),
+    ("broken-1.0", "prefailed"),
+    ("fail-build-1.0", "failed"),
+    ("fail-checksum-1.0", "failed"),
+    ("fail-configure-1.0", "failed"),
+    ("fail-install-1.0", "failed"),
+    ("fail-package-1.0", "failed"),
+    ("hello-2.12", "done"),
+    ("missing-dep-1.0", "prefailed"),
+    ("needs-fail-build-1.0", "indirect-failed"),
+    ("needs-needs-fail-1.0", "indirect-failed"),
+    ("needs-skipped-1.0", "indirect-prefailed"),
+    ("needs-unresolvable-1.0", "indirect-prefailed"),
+    ("skipped-1.0", "prefailed"),
+    ("unresolvable-1.0", "prefailed"),
+    ("destdir-yes-1.0", "done"),
+    ("nobinftp-2.0", "done"),
+    ("restricted-1.0", "done"),
+    ("digest-20220214", "done"),
+    ("pkg_install-20250417", "done"),
+    ("daemon-conf-1.0", "done"),
+    ("daemon-preinst-1.0", "done"),
+    ("app-1.2", "done"),
+    ("docgen-3.0", "done"),
+];
+
+/// Best match of `pattern` among `names`, by the stand-ins' pkgmatch.awk.
+fn best_match(pattern: &str, names: &str) -> Option<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("awk")
+        .arg("-f")
+        .arg(example_tree_util::tool("pkgmatch.awk"))
+        .arg("-v")
+        .arg(format!("pat={pattern}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(names.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap().trim_end().to_owned())
+}
+
+#[test]
+fn documented_outcomes_follow_from_the_records() {
+    let mut recs = Vec::new();
+    for loc in locations() {
+        for rec in records(&bmake_ok(&tree().join(&loc), &["pbulk-index"], &[])) {
+            recs.push((loc.clone(), rec));
+        }
+    }
+    let names: String = recs
+        .iter()
+        .map(|(_, r)| format!("{}\n", field(r, "PKGNAME=")))
+        .collect();
+    // Records come in scan order; dependencies may come later, so iterate.
+    let mut outcome: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    while outcome.len() < recs.len() {
+        for (loc, rec) in &recs {
+            let name = field(rec, "PKGNAME=");
+            if outcome.contains_key(name) {
+                continue;
+            }
+            let mut deps = Vec::new();
+            let mut unresolved = false;
+            for dep in words(field(rec, "ALL_DEPENDS=")) {
+                match best_match(dep.split(':').next().unwrap(), &names) {
+                    Some(d) => deps.push(d),
+                    None => unresolved = true,
+                }
+            }
+            let reason = !field(rec, "PKG_SKIP_REASON=").is_empty()
+                || !field(rec, "PKG_FAIL_REASON=").is_empty();
+            let state = if reason || unresolved {
+                "prefailed"
+            } else if deps.iter().any(|d| !outcome.contains_key(d)) {
+                continue;
+            } else if deps.iter().any(|d| outcome[d].ends_with("prefailed")) {
+                "indirect-prefailed"
+            } else if deps.iter().any(|d| outcome[d].ends_with("failed")) {
+                "indirect-failed"
+            } else if loc.starts_with("misc/fail-") {
+                "failed"
+            } else {
+                "done"
+            };
+            outcome.insert(name.to_owned(), state);
+        }
+    }
+    for (name, want) in OUTCOMES {
+        assert_eq!(outcome.get(name).copied(), Some(want), "{name}");
+    }
+    assert_eq!(outcome.len(), OUTCOMES.len());
+}

@@ -493,6 +493,14 @@ fn patterns_follow_pkg_install_rules() {
         assert_eq!(got.trim_end(), want.unwrap_or(""), "{pat}");
         assert_eq!(out.status.success(), want.is_some(), "{pat}");
     }
+    // -e lists every match, -q silences both.
+    let all = run_tool("pkg_info", &["-K", db, "-e", "foo"], &[]);
+    assert_eq!(
+        String::from_utf8(all.stdout).unwrap(),
+        "foo-1.0\nfoo-1.0nb2\nfoo-1.0rc1x\nfoo-2.0alpha1\n"
+    );
+    let quiet = run_tool("pkg_info", &["-q", "-K", db, "-E", "foo>=1"], &[]);
+    assert!(quiet.status.success() && quiet.stdout.is_empty());
 }
 
 #[test]
@@ -560,4 +568,89 @@ fn tree_works_from_another_place() {
         ids.starts_with("misc/hello/Makefile:$NetBSD: Makefile,v 1.1 "),
         "{ids}"
     );
+}
+
+#[test]
+fn mksite_writes_a_usable_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("site");
+    let site = dir.to_str().unwrap();
+    let conf = tool_ok(
+        "mksite",
+        &[site, "/opt/pb/bin", "/opt/pb/libexec/pbulk"],
+        &[],
+    );
+    assert_eq!(conf, format!("{site}/pbulk.conf\n"));
+    let script = format!(
+        ". {site}/pbulk.conf && echo \"$config_version|$loc|$pkgsrc|$prefix|$pkgdb|$pkg_info|$pscan|$script_phase_build\""
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success());
+    let want = format!(
+        "0.68|{site}/bulklog/meta|{}|{site}/pkg|{site}/pkg/pkgdb|{}|/opt/pb/bin/pbulk-scan|/opt/pb/libexec/pbulk/build\n",
+        tree().display(),
+        example_tree_util::tool("pkg_info").display()
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
+    // The make wrapper hands the site's MAKECONF to bmake, without GNU
+    // make's flags.
+    let out = Command::new(dir.join("bin/make"))
+        .args(["show-vars", "VARNAMES=LOCALBASE PKG_DBDIR WRKDIR"])
+        .current_dir(tree().join("misc/hello"))
+        .env("MAKEFLAGS", "-j4 --jobserver-auth=3,4")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{site}/pkg\n{site}/pkg/pkgdb\n{site}/work/misc/hello/work\n")
+    );
+}
+
+#[test]
+fn cross_builds_find_dependencies_below_cross_destdir() {
+    let site = Site::new();
+    let libbase = site.built(
+        "devel/libbase",
+        &[],
+        &[&site.built("pkgtools/digest", &[], &[])],
+    );
+    // What pkg-build does in cross mode: install below target_destdir.
+    let dest = site.s("destdir");
+    let (db, prefix) = (
+        format!("{dest}{}", site.s("pkg/pkgdb")),
+        format!("{dest}{}", site.s("pkg")),
+    );
+    let path = site.s("packages/All");
+    let args = [
+        "-K",
+        db.as_str(),
+        "-m",
+        "amd64",
+        "-f",
+        "-I",
+        "-p",
+        prefix.as_str(),
+        libbase.as_str(),
+    ];
+    tool_ok("pkg_add", &args, &[("PKG_PATH", path.as_str())]);
+    assert!(Path::new(&prefix).join("bin/libbase").is_file());
+    // Without CROSS_DESTDIR the dependency is missing, with it it is found.
+    assert_eq!(
+        site.build("devel/libmid", &[], &[], ""),
+        Err("configure".into())
+    );
+    let cross = format!("CROSS_DESTDIR={dest}");
+    let out = site.make("devel/libmid", &["stage-package-create", &cross], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = site.make_ok("devel/libmid", &["show-var", "VARNAME=STAGE_PKGFILE"]);
+    assert!(member(file.trim_end(), "+CONTENTS").contains("\n@blddep libbase-1.0nb2\n"));
 }

@@ -453,10 +453,15 @@ fn non_root_runs_every_step_directly() {
     assert!(chmod.success());
     std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let cmd = w.command("pkg-build");
-    let bin = pkgbuild_support::common::bin("pkg-build");
+    // The checkout may not be reachable for nobody; run a copy.
+    let bin = w.p("pkg-build");
+    std::fs::copy(pkgbuild_support::common::bin("pkg-build"), &bin).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
     let mut setpriv = std::process::Command::new("setpriv");
     setpriv
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(format!("--reuid={}", nobody.uid))
+        .arg(format!("--regid={}", nobody.gid))
+        .arg("--clear-groups")
         .arg(bin);
     for (k, v) in cmd.get_envs() {
         if let Some(v) = v {
@@ -489,4 +494,33 @@ fn non_root_runs_every_step_directly() {
         .filter(|c| !c.starts_with("su "))
         .collect();
     assert_eq!(w.calls(), direct);
+}
+
+#[test]
+fn hooks_find_a_relative_config_after_the_cd() {
+    let mut w = world("");
+    let synced = w.s("synced");
+    w.conf_extra.push(format!(
+        "mysync() {{ echo \"$2\" > {synced}; }}\nsync_package=mysync"
+    ));
+    use std::io::Write;
+    let mut child = w
+        .command("pkg-build")
+        .env("PBULK_CONF", "./pbulk.conf")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(FOO.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.read("synced"), "foo-1.0\n");
+    assert!(w
+        .calls()
+        .contains(&"client-clean [PBULK_CONF=T/pbulk.conf]".to_string()));
 }

@@ -53,6 +53,12 @@ impl Logs {
 
 /// A log read whole, with the reference's input checks.
 fn read_log(f: &mut File) -> Result<Vec<u8>> {
+    let md = f
+        .metadata()
+        .map_err(|e| Error::err("Cannot stat input", &e))?;
+    if !md.is_file() {
+        return Err(Error::errx("Input is not regular file"));
+    }
     let mut buf = Vec::new();
     f.read_to_end(&mut buf)
         .map_err(|e| Error::err("Failed to read input", &e))?;
@@ -127,9 +133,11 @@ fn local_minute() -> String {
 }
 
 /// The `-r` report: `<pkgname>|<status>||<pkg_depth>` per job in input
-/// order, replaced atomically.
+/// order. A regular file (or a new one) is replaced atomically; anything
+/// else (a symlink such as `/dev/stdout`, a pipe) is written through in
+/// place, as the reference does, rather than replaced by a file.
 pub fn write_report(path: &Path, jobs: &Jobs, sched: &Scheduler, depth: &[u64]) -> Result<()> {
-    fsutil::write_atomic_with(path, |w| {
+    let fill = |w: &mut dyn Write| -> io::Result<()> {
         for j in 0..jobs.len() as u32 {
             debug_assert_ne!(sched.state(j), State::Init);
             w.write_all(jobs.name(j))?;
@@ -141,8 +149,9 @@ pub fn write_report(path: &Path, jobs: &Jobs, sched: &Scheduler, depth: &[u64]) 
             )?;
         }
         Ok(())
-    })
-    .map_err(|e| Error::err("Cannot open report file", &e))
+    };
+    let done = fsutil::write_atomic_with(path, |w| fill(w));
+    done.map_err(|e| Error::err("Cannot open report file", &e))
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     if o.master.is_some() {
         return Err(Error::not_yet("master mode (-m)"));
     }
-    let _ = o.start;
+    // `-I` (o.start) belongs to master mode, a later issue.
     let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
     let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
     if build.sched.has_job() {
@@ -223,31 +223,22 @@ fn read_whole(mut f: std::fs::File) -> Result<Vec<u8>> {
 
 /// The reference depth of every job and the ready-list keys. A cycle is
 /// reported the reference's way (exit 1). With a history (several slots),
-/// the key is the critical path in milliseconds; a package without history
-/// counts as the mean known duration, and the depth breaks ties, so with an
-/// empty history the order is the reference's.
+/// the key is the duration-weighted critical path.
 fn priorities(jobs: &Jobs, history: Option<&History>) -> Result<(Vec<u64>, Vec<Key>)> {
     let Some(order) = graph::topo_order(&jobs.dependents, &jobs.open_depends) else {
         let text = graph::cycle_report(&jobs.dependents, |j| jobs.name_str(j).into_owned());
         return Err(Error::stderr(1, text));
     };
     let depth = graph::depths(&jobs.dependents, &order, jobs.weights.as_deref());
-    let cp = match history {
+    let key = match history {
         Some(h) if !h.is_empty() => {
             let known: Vec<Option<u64>> = (0..jobs.len() as u32)
                 .map(|j| h.duration(&jobs.name_str(j)))
                 .collect();
-            let (sum, n) = known
-                .iter()
-                .flatten()
-                .fold((0u64, 0u64), |(s, n), &d| (s + d, n + 1));
-            let mean = sum.checked_div(n).unwrap_or(0);
-            let dur: Vec<u64> = known.iter().map(|d| d.unwrap_or(mean)).collect();
-            graph::critical_path(&jobs.dependents, &order, &dur)
+            sched::critical_path_keys(&jobs.dependents, &order, &depth, &known)
         }
-        _ => vec![0; jobs.len()],
+        _ => sched::reference_keys(&depth),
     };
-    let key = cp.into_iter().zip(depth.iter().copied()).collect();
     Ok((depth, key))
 }
 

@@ -156,7 +156,7 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
                 }
             }
             Event::Signal(sig) => {
-                stop_all(&running, sig, &rx);
+                stop_all(&mut running, sig, &rx);
                 let name = Signal::try_from(sig)
                     .map(|s| s.as_str())
                     .unwrap_or("signal");
@@ -169,25 +169,26 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
     };
     handle.close();
     if result.is_err() && !running.is_empty() {
-        stop_all(&running, SIGTERM, &rx);
+        stop_all(&mut running, SIGTERM, &rx);
     }
     result
 }
 
 /// Signal every running script's process group and wait for them to end
 /// (SIGKILL after a grace period); their results are dropped.
-fn stop_all(running: &HashMap<u32, Pid>, sig: i32, rx: &mpsc::Receiver<Event>) {
+fn stop_all(running: &mut HashMap<u32, Pid>, sig: i32, rx: &mpsc::Receiver<Event>) {
     let sig = Signal::try_from(sig).unwrap_or(Signal::SIGTERM);
     let live: Vec<Pid> = running
         .values()
         .copied()
         .filter(|p| p.as_raw() > 0)
         .collect();
+    let mut left = running.len();
+    running.clear();
     for &pid in &live {
         let _ = killpg(pid, sig);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut left = running.len();
     while left > 0 {
         let wait = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {

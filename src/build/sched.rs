@@ -55,6 +55,32 @@ impl State {
 /// slots is `(critical path, pkg_depth)`.
 pub type Key = (u64, u64);
 
+/// The reference's ready-list order: `pkg_depth` alone.
+pub fn reference_keys(depth: &[u64]) -> Vec<Key> {
+    depth.iter().map(|&d| (d, 0)).collect()
+}
+
+/// Our order for several slots: the critical path in milliseconds (own
+/// duration plus the longest chain of dependents after it), then the
+/// reference depth. A package without a known duration counts as the mean
+/// of the known ones; with no history at all every path is 0 and the order
+/// is the reference's.
+pub fn critical_path_keys(
+    dependents: &Adjacency,
+    order: &[u32],
+    depth: &[u64],
+    known: &[Option<u64>],
+) -> Vec<Key> {
+    let (sum, n) = known
+        .iter()
+        .flatten()
+        .fold((0u64, 0u64), |(s, n), &d| (s + d, n + 1));
+    let mean = sum.checked_div(n).unwrap_or(0);
+    let dur: Vec<u64> = known.iter().map(|d| d.unwrap_or(mean)).collect();
+    let cp = super::graph::critical_path(dependents, order, &dur);
+    cp.into_iter().zip(depth.iter().copied()).collect()
+}
+
 pub struct Scheduler {
     state: Vec<State>,
     open_depends: Vec<u32>,

@@ -51,8 +51,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         |sink| {
             let input = File::open(gz).map_err(|e| Error::err("cannot open pkg_summary.gz", &e))?;
             let argv = tool(&cfg, "gzip", &["-dc"]);
-            let mut child = spawn(&argv, Stdio::from(input), Stdio::from(sink))?;
-            child.wait().map_err(|e| Error::err("wait", &e))?;
+            if let Some(mut child) = feeder(&argv, Stdio::from(input), Stdio::from(sink)) {
+                child.wait().map_err(|e| Error::err("wait", &e))?;
+            }
             Ok(())
         },
     )?;
@@ -279,6 +280,25 @@ fn spawn(argv: &[String], stdin: Stdio, stdout: Stdio) -> Result<Child> {
         .map_err(|e| Error::err(format_args!("cannot run {prog}"), &e).with_code(127))
 }
 
+/// Start a command feeding a pipeline. Its failure to start does not stop
+/// the pipeline (only the last command's status counts): say so the way
+/// sh and xargs do and go on with empty output.
+fn feeder(argv: &[String], stdin: Stdio, stdout: Stdio) -> Option<Child> {
+    let (prog, args) = argv.split_first()?;
+    match Command::new(prog)
+        .args(args)
+        .stdin(stdin)
+        .stdout(stdout)
+        .spawn()
+    {
+        Ok(child) => Some(child),
+        Err(e) => {
+            eprintln!("build: {prog}: {}", cli::strerror(&e));
+            None
+        }
+    }
+}
+
 /// `... | <compressor> > target`, atomically: `fill` writes the
 /// uncompressed stream into the compressor's stdin; the result replaces
 /// `target` only when the compressor (the pipeline's last command, whose
@@ -351,7 +371,10 @@ fn xargs(argv: &[String], items: &[String], sink: OwnedFd) -> Result<()> {
                 .map(|w| String::from_utf8_lossy(w).into_owned()),
         );
         let out = sink.try_clone().map_err(|e| Error::err("dup", &e))?;
-        let mut child = spawn(&full, Stdio::null(), Stdio::from(out))?;
+        // Like xargs, stop invoking a command that cannot be started.
+        let Some(mut child) = feeder(&full, Stdio::null(), Stdio::from(out)) else {
+            return Ok(());
+        };
         child.wait().map_err(|e| Error::err("wait", &e))?;
         start = end;
         if start >= words.len() {

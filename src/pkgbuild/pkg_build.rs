@@ -81,6 +81,9 @@ struct PkgBuild {
     cross: bool,
     /// The package database packages are added to.
     cur_pkgdb: OsString,
+    /// The config path made absolute: children started after the `cd`
+    /// into the package directory must still find it.
+    conf: PathBuf,
 }
 
 impl PkgBuild {
@@ -100,7 +103,9 @@ impl PkgBuild {
         } else {
             OsString::from(cfg.value("pkgdb"))
         };
+        let conf = std::path::absolute(cfg.path()).unwrap_or_else(|_| cfg.path().to_path_buf());
         PkgBuild {
+            conf,
             cfg,
             info,
             runners,
@@ -120,7 +125,7 @@ impl PkgBuild {
     }
 
     fn conf_env(&self) -> [(&'static str, &OsStr); 1] {
-        [(paths::CONF_ENV, self.cfg.path().as_os_str())]
+        [(paths::CONF_ENV, self.conf.as_os_str())]
     }
 
     fn run(&self) -> i32 {
@@ -172,15 +177,14 @@ impl PkgBuild {
     /// The make wrapper: runner, `${make} <targets> BATCH=1
     /// DEPENDS_TARGET=/nonexistent ${MAKE_FLAGS} WRKLOG=<log dir>/work.log`.
     fn make_wrapper(&self, runner: Runner, targets: &[&str]) -> Argv {
-        let prefix = match runner {
+        let argv = match runner {
             Runner::Direct => Argv::new(),
             Runner::Su => Argv::new()
                 .arg("su")
                 .words(self.v("unprivileged_user"))
                 .args(["-c", "\"$@\"", "make"]),
         };
-        Argv(prefix.0)
-            .words(self.v("make"))
+        argv.words(self.v("make"))
             .args(targets)
             .args(["BATCH=1", "DEPENDS_TARGET=/nonexistent"])
             .words(&self.info.make_flags)

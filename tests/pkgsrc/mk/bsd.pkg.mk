@@ -130,7 +130,7 @@ ${_COOKIE.depends}:
 	@set -e; mkdir -p ${WRKDIR:Q}; \
 	for dep in ${_DEPENDS_WORDS}; do \
 	  pat=$${dep%%:*}; dir=$${dep#*:}; \
-	  if pkg=`${PKG_INFO_CMD} -K ${PKG_DBDIR:Q} -E "$$pat"`; then \
+	  if pkg=`${PKG_INFO_CMD} -K ${_DEPS_DBDIR:Q} -E "$$pat"`; then \
 	    echo "=> Required installed package $$pat: $$pkg found"; \
 	  else \
 	    echo "=> Required installed package $$pat: NOT found"; \
@@ -178,7 +178,7 @@ ${STAGE_PKGFILE}: ${_COOKIE.install}
 	@env PKGNAME=${PKGNAME:Q} PKGPATH=${PKGPATH:Q} PREFIX=${PREFIX:Q} \
 	  STAGEDIR=${DESTDIR:Q}${PREFIX:Q} METADIR=${WRKDIR:Q}/.pkgmeta \
 	  PKGFILE=${.TARGET:Q} PKGSRCDIR=${PKGSRCDIR:Q} PKGDIR=${.CURDIR:Q} \
-	  PKG_DBDIR=${PKG_DBDIR:Q} PKG_INFO_CMD=${PKG_INFO_CMD:Q} \
+	  PKG_DBDIR=${_DEPS_DBDIR:Q} PKG_INFO_CMD=${PKG_INFO_CMD:Q} \
 	  PKG_ADMIN_CMD=${PKG_ADMIN_CMD:Q} TAR=${TAR:Q} \
 	  COMMENT=${COMMENT:Q} CATEGORIES=${CATEGORIES:Q} HOMEPAGE=${HOMEPAGE:Q} \
 	  LICENSE=${LICENSE:Q} OPSYS=${OPSYS:Q} OS_VERSION=${OS_VERSION:Q} \
@@ -196,6 +196,7 @@ package-install: package
 	  -K ${PKG_DBDIR:Q} ${PKGNAME:Q}
 
 clean:
+	@echo "===> Cleaning for ${PKGNAME}"
 	@rm -rf ${WRKDIR:Q}
 
 create-usergroup:

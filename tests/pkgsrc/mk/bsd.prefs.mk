@@ -20,6 +20,10 @@ PKGSRCDIR:=	${.PARSEDIR:tA:H}
 LOCALBASE?=	/usr/pkg
 PREFIX=		${LOCALBASE}
 PKG_DBDIR?=	${LOCALBASE}/pkgdb
+# Cross builds (pkg-build with cross_compile): dependencies are installed
+# below CROSS_DESTDIR (pbulk.conf's target_destdir), and looked up there.
+CROSS_DESTDIR?=
+_DEPS_DBDIR=	${CROSS_DESTDIR}${PKG_DBDIR}
 PACKAGES?=	${PKGSRCDIR}/packages
 PKG_SUFX?=	.tgz
 
