@@ -494,3 +494,24 @@ fn rotation_looks_at_bulklog_meta_even_when_loc_is_elsewhere() {
     assert_eq!(names(&f.bulklog()), Vec::<String>::new());
     assert!(loc.join("status").is_file());
 }
+
+#[test]
+fn an_empty_or_root_bulklog_is_refused() {
+    let f = Fixture::new(LINUX);
+    for (line, shown) in [
+        ("bulklog=\n", "\"\""),
+        ("bulklog=/\n", "\"/\""),
+        ("bulklog=//\n", "\"//\""),
+    ] {
+        let e = pre_build::run(&f.cfg(line), &f.env()).unwrap_err();
+        assert_eq!(e.code, 1);
+        assert_eq!(
+            e.msg,
+            format!(
+                "refusing to clear bulklog={shown} (from {})",
+                f.path("pbulk.conf").display()
+            )
+        );
+    }
+    assert!(!f.path("make.log").exists(), "nothing ran");
+}
