@@ -8,6 +8,7 @@
 #   make demo                 a whole bulk build of the example tree
 #   make test                 the whole test suite
 #   make bench                the benchmarks on ../shared/data
+#   make fuzz                 the libFuzzer targets (nightly), FUZZ_SECONDS each
 
 PREFIX ?= /usr/pbulk
 DESTDIR ?=
@@ -48,7 +49,7 @@ EXAMPLE = $(D)/share/examples/pbulk/pbulk.conf
 LIVE_CONF = $(D)/etc/pbulk.conf
 MAN_PAGES = $(wildcard man/*.1)
 
-.PHONY: all deps demo install install-only uninstall test bench clean
+.PHONY: all deps demo install install-only uninstall test bench fuzz fuzz-stable clean
 
 all:
 	$(CARGO) build --release --workspace
@@ -56,8 +57,18 @@ all:
 test: deps all
 	$(CARGO) test --release --workspace
 
-bench:
+bench: all
 	$(CARGO) bench --workspace
+
+# libFuzzer targets need nightly and cargo-fuzz; fuzz-stable runs the bounded
+# random-input tests on the stable toolchain.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz run resolve -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run pattern -- -max_total_time=$(FUZZ_SECONDS)
+
+fuzz-stable:
+	$(CARGO) test --release -p pbulk --test resolve_fuzz
 
 clean:
 	$(CARGO) clean

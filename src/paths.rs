@@ -17,10 +17,18 @@ pub const CONFIG_VERSION: &str = "0.68";
 /// passed on unchanged to every child, so all phases read the same file.
 pub const CONF_ENV: &str = "PBULK_CONF";
 
-/// The configuration file every program reads.
+/// The configuration file every program reads. A relative `PBULK_CONF` is
+/// made absolute: sh's `.` would search PATH for a name without a slash,
+/// and children that change directory must still find the same file.
 pub fn config_path() -> PathBuf {
     match std::env::var_os(CONF_ENV) {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            match std::env::current_dir() {
+                Ok(cwd) if p.is_relative() => cwd.join(p),
+                _ => p,
+            }
+        }
         _ => PathBuf::from(format!("{PREFIX}/etc/pbulk.conf")),
     }
 }

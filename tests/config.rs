@@ -651,3 +651,20 @@ fn help_is_a_short_description() {
         assert_eq!(text.lines().count(), 1, "{prog}");
     }
 }
+
+#[test]
+fn relative_pbulk_conf_is_read_from_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write_conf(dir.path(), "pbulk.conf", "config_version=0.1\n");
+    // Without the fix sh's `.` searches PATH for "pbulk.conf" and fails.
+    let out = Command::new(common::bin("bulkbuild-rebuild"))
+        .current_dir(dir.path())
+        .env("PBULK_CONF", "pbulk.conf")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Your configuration has version 0.1.\nThis version of pbulk expects version 0.68.\n"
+    );
+}

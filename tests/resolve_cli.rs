@@ -385,3 +385,37 @@ fn usage() {
     assert_eq!(r.code, 0);
     assert!(r.out.starts_with("pbulk-resolve: "));
 }
+
+#[test]
+fn long_lines_and_errors_beyond_the_first_read() {
+    // A line far longer than one read, and records on both sides of it.
+    let long = "x".repeat(3 << 20);
+    let scan = rec("app-1", "c/app", "libx>=1:../../c/lib")
+        + &format!("SCAN_DEPENDS={long}\n")
+        + &rec("libx-1", "c/lib", "");
+    let (dir, _) = files(&[("pscan", &scan)]);
+    let r = run(&["pscan"], dir.path());
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert_eq!(r.out.len(), scan.len() + "DEPENDS=libx-1\n".len());
+    // The NUL check covers the whole file, and wins over a format error
+    // found earlier, as the reference checks it before parsing.
+    for tail in ["\0\n", "\0"] {
+        let text = format!("junk\n{scan}{tail}");
+        std::fs::write(dir.path().join("pscan"), text).unwrap();
+        let r = run(&["pscan"], dir.path());
+        assert_eq!(
+            r.err,
+            "pbulk-resolve: Invalid input (NUL character found)\n"
+        );
+    }
+    // Options end at the first operand, as with getopt.
+    std::fs::write(dir.path().join("pscan"), &scan).unwrap();
+    let r = run(&["pscan", "-v"], dir.path());
+    assert_eq!(
+        (r.code, r.err.as_str()),
+        (
+            1,
+            "pbulk-resolve: Cannot open input: No such file or directory\n"
+        )
+    );
+}

@@ -10,88 +10,115 @@ use super::{match_c, MatchError};
 /// NetBSD and illumos, where pbulk comes from) and cuts what does not fit.
 const ALT_MAX: usize = 1023;
 
-/// How far we expand when proving a pattern well-formed before giving up.
+/// How many brace groups we expand before giving up on listing leaves.
 const EXPAND_LIMIT: usize = 256;
 
 /// The first brace group of a pattern: the text before the `{`, the
 /// alternatives, and the text after the matching `}`.
 struct Group<'a> {
     prefix: &'a [u8],
-    alts: Vec<&'a [u8]>,
+    /// The text between the braces.
+    body: &'a [u8],
     suffix: &'a [u8],
+}
+
+impl<'a> Group<'a> {
+    /// The alternatives: `body` split at commas outside nested braces.
+    fn alternatives(&self) -> impl Iterator<Item = &'a [u8]> {
+        let body = self.body;
+        let mut depth = 0usize;
+        let mut start = 0;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let mut i = start;
+            while i < body.len() {
+                match body[i] {
+                    b'{' => depth += 1,
+                    b'}' => depth -= 1,
+                    b',' if depth == 0 => {
+                        let alt = &body[start..i];
+                        start = i + 1;
+                        return Some(alt);
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            done = true;
+            Some(&body[start..])
+        })
+    }
+
+    /// `prefix + alt + suffix` in `buf`, cut to what the reference's buffer
+    /// holds; the length used.
+    fn join(&self, alt: &[u8], buf: &mut [u8; ALT_MAX]) -> usize {
+        let mut n = 0;
+        for part in [self.prefix, alt, self.suffix] {
+            let take = part.len().min(ALT_MAX - n);
+            buf[n..n + take].copy_from_slice(&part[..take]);
+            n += take;
+        }
+        n
+    }
 }
 
 /// The first brace group of `pattern`; `None` for unbalanced braces.
 fn split(pattern: &[u8]) -> Option<Group<'_>> {
     let open = memchr::memchr(b'{', pattern)?;
     let mut depth = 0usize;
-    let mut close = None;
     for (i, &c) in pattern.iter().enumerate().skip(open) {
         if c == b'{' {
             depth += 1;
         } else if c == b'}' {
             depth -= 1;
             if depth == 0 {
-                close = Some(i);
-                break;
+                return Some(Group {
+                    prefix: &pattern[..open],
+                    body: &pattern[open + 1..i],
+                    suffix: &pattern[i + 1..],
+                });
             }
         }
     }
-    let close = close?;
-    let mut alts = Vec::new();
-    let (mut start, mut depth) = (open + 1, 0usize);
-    for i in open + 1..=close {
-        match pattern[i] {
-            b'{' => depth += 1,
-            b'}' if depth > 0 => depth -= 1,
-            b',' | b'}' if depth == 0 => {
-                alts.push(&pattern[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    Some(Group {
-        prefix: &pattern[..open],
-        alts,
-        suffix: &pattern[close + 1..],
-    })
-}
-
-/// `prefix + alt + suffix`, cut to what the reference's buffer holds.
-fn join(prefix: &[u8], alt: &[u8], suffix: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(prefix.len() + alt.len() + suffix.len());
-    out.extend_from_slice(prefix);
-    out.extend_from_slice(alt);
-    out.extend_from_slice(suffix);
-    out.truncate(ALT_MAX);
-    out
+    None
 }
 
 /// Match `name` against a pattern containing `{`.
 pub(super) fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
     let g = split(pattern).ok_or_else(|| MatchError::MalformedAlternate(pattern.to_vec()))?;
+    let mut buf = [0u8; ALT_MAX];
     let mut found = false;
-    for alt in g.alts {
-        found |= match_c(&join(g.prefix, alt, g.suffix), name)?;
+    for alt in g.alternatives() {
+        let n = g.join(alt, &mut buf);
+        found |= match_c(&buf[..n], name)?;
     }
     Ok(found)
 }
 
-/// Whether no expansion of `pattern` has unbalanced braces.
-pub(super) fn never_malformed(pattern: &[u8]) -> bool {
+/// The brace-free patterns `pattern` expands to, or `None` if some
+/// expansion has unbalanced braces (or there are too many to list).
+pub(super) fn leaves(pattern: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut todo = vec![pattern.to_vec()];
+    let mut out = Vec::new();
     let mut seen = 0;
     while let Some(p) = todo.pop() {
         if memchr::memchr(b'{', &p).is_none() {
+            out.push(p);
             continue;
         }
         seen += 1;
         if seen > EXPAND_LIMIT {
-            return false;
+            return None;
         }
-        let Some(g) = split(&p) else { return false };
-        todo.extend(g.alts.into_iter().map(|a| join(g.prefix, a, g.suffix)));
+        let g = split(&p)?;
+        let mut buf = [0u8; ALT_MAX];
+        for alt in g.alternatives() {
+            let n = g.join(alt, &mut buf);
+            todo.push(buf[..n].to_vec());
+        }
     }
-    true
+    Some(out)
 }

@@ -66,27 +66,77 @@ pub fn is_simple(c: u8) -> bool {
 
 /// Whether `pattern` matches the package name `name` (pkg_match).
 pub fn pkg_match(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
-    match_c(c_str(pattern), c_str(name))
+    Pattern::new(pattern).matches(name)
 }
 
 /// [`pkg_match`] on NUL-free input.
 pub(crate) fn match_c(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
-    if !quick_match(pattern, name) {
-        return Ok(false);
+    Pattern::classify(pattern).matches_c(name)
+}
+
+/// Which of the pattern forms applies, in the reference's order of tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Alternates,
+    /// Dewey comparison; the first `<` or `>` is at this index.
+    Dewey(usize),
+    Glob,
+    Exact,
+}
+
+/// A pattern read once for matching against many names.
+#[derive(Debug, Clone, Copy)]
+pub struct Pattern<'a> {
+    text: &'a [u8],
+    kind: Kind,
+}
+
+impl<'a> Pattern<'a> {
+    /// The pattern held in `text` (up to a NUL byte, as in C).
+    pub fn new(text: &'a [u8]) -> Self {
+        Pattern::classify(c_str(text))
     }
-    if memchr::memchr(b'{', pattern).is_some() {
-        return alternate::matches(pattern, name);
+
+    fn classify(text: &'a [u8]) -> Self {
+        let kind = if memchr::memchr(b'{', text).is_some() {
+            Kind::Alternates
+        } else if let Some(sep) = memchr::memchr2(b'<', b'>', text) {
+            Kind::Dewey(sep)
+        } else if text.iter().any(|&c| matches!(c, b'*' | b'?' | b'[' | b']')) {
+            Kind::Glob
+        } else {
+            Kind::Exact
+        };
+        Pattern { text, kind }
     }
-    if let Some(sep) = memchr::memchr2(b'<', b'>', pattern) {
-        return Ok(dewey::matches(pattern, sep, name));
+
+    pub fn text(&self) -> &'a [u8] {
+        self.text
     }
-    if pattern
-        .iter()
-        .any(|&c| matches!(c, b'*' | b'?' | b'[' | b']'))
-    {
-        return Ok(glob::fnmatch_period(pattern, name));
+
+    /// Whether the pattern matches `name` (up to a NUL byte).
+    pub fn matches(&self, name: &[u8]) -> Result<bool, MatchError> {
+        self.matches_c(c_str(name))
     }
-    Ok(pattern == name)
+
+    /// [`Pattern::matches`] for a name known to hold no NUL byte (names
+    /// of a loaded scan), saving the scan for one.
+    pub fn matches_plain(&self, name: &[u8]) -> Result<bool, MatchError> {
+        debug_assert!(memchr::memchr(0, name).is_none());
+        self.matches_c(name)
+    }
+
+    fn matches_c(&self, name: &[u8]) -> Result<bool, MatchError> {
+        if !quick_match(self.text, name) {
+            return Ok(false);
+        }
+        Ok(match self.kind {
+            Kind::Alternates => return alternate::matches(self.text, name),
+            Kind::Dewey(sep) => dewey::matches(self.text, sep, name),
+            Kind::Glob => glob::fnmatch_period(self.text, name),
+            Kind::Exact => self.text == name,
+        })
+    }
 }
 
 /// The reference's cheap pre-check: the first one or two pattern bytes,
@@ -151,10 +201,12 @@ pub fn quick_prefix(pattern: &[u8]) -> &[u8] {
     &pattern[..2]
 }
 
-/// Whether matching `pattern` can never fail with a malformed alternate,
-/// whatever the name. Conservative: `false` when unsure.
-pub fn never_malformed(pattern: &[u8]) -> bool {
-    alternate::never_malformed(c_str(pattern))
+/// The brace-free patterns `pattern` expands to; a name matches `pattern`
+/// exactly when it matches one of them. `None` when matching may fail with
+/// a malformed alternate for some name (or the expansion is too large to
+/// list), so callers must match the pattern itself.
+pub fn expansions(pattern: &[u8]) -> Option<Vec<Vec<u8>>> {
+    alternate::leaves(c_str(pattern))
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl Scan {
             cur: None,
             invalid: false,
         };
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; CHUNK.min(len as usize + 1)];
         let (mut filled, mut base, mut total) = (0usize, 0u64, 0u64);
         while total < len {
             if filled == buf.len() {
@@ -108,15 +108,15 @@ impl Scan {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::err("Failed to read input", &e)),
             };
-            if memchr::memchr(0, &buf[filled..filled + n]).is_some() {
-                return Err(Error::errx("Invalid input (NUL character found)"));
-            }
             filled += n;
             total += n as u64;
-            let used = p.lines(self, &buf[..filled], base);
+            let used = p.lines(self, &buf[..filled], base).ok_or_else(nul_found)?;
             buf.copy_within(used..filled, 0);
             filled -= used;
             base += used as u64;
+        }
+        if memchr::memchr(0, &buf[..filled]).is_some() {
+            return Err(nul_found());
         }
         // A last line without its newline, or a record without location.
         if filled != 0 {
@@ -154,17 +154,21 @@ struct Parser {
 
 impl Parser {
     /// Handle the complete lines of `buf` (file offset `base`); the number
-    /// of bytes used.
-    fn lines(&mut self, scan: &mut Scan, buf: &[u8], base: u64) -> usize {
+    /// of bytes used, `None` at a NUL byte.
+    fn lines(&mut self, scan: &mut Scan, buf: &[u8], base: u64) -> Option<usize> {
         let mut pos = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..]) {
+        // One pass finds both the line ends and any NUL.
+        while let Some(nl) = memchr::memchr2(b'\n', 0, &buf[pos..]) {
+            if buf[pos + nl] == 0 {
+                return None;
+            }
             let line = &buf[pos..pos + nl];
             if !self.invalid {
                 self.line(scan, line, base + pos as u64);
             }
             pos += nl + 1;
         }
-        pos
+        Some(pos)
     }
 
     fn line(&mut self, scan: &mut Scan, line: &[u8], off: u64) {
@@ -238,6 +242,10 @@ impl Parser {
             scan.recs.push(cur.rec);
         }
     }
+}
+
+fn nul_found() -> Error {
+    Error::errx("Invalid input (NUL character found)")
 }
 
 /// The bytes of `input` from `off` to its end: the reference's view when

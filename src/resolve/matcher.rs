@@ -12,31 +12,57 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::load::Scan;
-use crate::pattern::{self, Best, MatchError};
+use crate::pattern::{self, Best, MatchError, Pattern};
 
-/// Record indices sorted by package name (then load order).
-pub struct Index {
-    sorted: Vec<u32>,
+/// Candidate lookup: names sorted (for prefix ranges) and grouped by base
+/// (the text before the last `-`, which dewey and exact patterns fix).
+pub struct Index<'a> {
+    sorted: Vec<(&'a [u8], u32)>,
+    by_base: HashMap<&'a [u8], Vec<u32>, BuildHasherDefault<FxHasher>>,
 }
 
-impl Index {
-    pub fn new(scan: &Scan) -> Self {
-        let mut sorted: Vec<u32> = (0..scan.recs.len() as u32).collect();
-        sorted.sort_by(|&a, &b| {
-            scan.name(a as usize)
-                .cmp(scan.name(b as usize))
-                .then(a.cmp(&b))
-        });
-        Index { sorted }
+impl<'a> Index<'a> {
+    pub fn new(scan: &'a Scan) -> Self {
+        let mut sorted: Vec<(&[u8], u32)> = (0..scan.recs.len())
+            .map(|i| (scan.name(i), i as u32))
+            .collect();
+        sorted.sort_unstable();
+        let mut by_base: HashMap<&[u8], Vec<u32>, _> = HashMap::default();
+        for i in 0..scan.recs.len() {
+            let name = scan.name(i);
+            if let Some(dash) = memchr::memrchr(b'-', name) {
+                by_base.entry(&name[..dash]).or_default().push(i as u32);
+            }
+        }
+        Index { sorted, by_base }
     }
 
     /// The records whose name starts with `prefix`.
-    fn starting_with(&self, scan: &Scan, prefix: &[u8]) -> &[u32] {
-        let lo = self
-            .sorted
-            .partition_point(|&i| scan.name(i as usize) < prefix);
-        let len = self.sorted[lo..].partition_point(|&i| scan.name(i as usize).starts_with(prefix));
-        &self.sorted[lo..lo + len]
+    fn starting_with<'p>(&'p self, prefix: &'p [u8]) -> impl Iterator<Item = u32> + 'p {
+        let lo = self.sorted.partition_point(|&(n, _)| n < prefix);
+        self.sorted[lo..]
+            .iter()
+            .take_while(move |(n, _)| n.starts_with(prefix))
+            .map(|&(_, i)| i)
+    }
+
+    /// A superset of the records `pattern` (without alternates) can match.
+    fn candidates(&self, pattern: &[u8]) -> Vec<u32> {
+        let base = if let Some(sep) = memchr::memchr2(b'<', b'>', pattern) {
+            // Dewey: the name's base is the text before the operator.
+            Some(&pattern[..sep])
+        } else if !pattern.iter().any(|c| b"*?[]".contains(c)) {
+            // Exact: the name is the pattern.
+            memchr::memrchr(b'-', pattern).map(|d| &pattern[..d])
+        } else {
+            None
+        };
+        match base {
+            Some(b) => self.by_base.get(b).cloned().unwrap_or_default(),
+            None => self
+                .starting_with(pattern::literal_prefix(pattern))
+                .collect(),
+        }
     }
 }
 
@@ -51,28 +77,38 @@ pub fn fast_path(pattern: &[u8]) -> bool {
 /// The matches of `pattern` in the order the reference visits them.
 pub fn matches_in_order(
     scan: &Scan,
-    index: &Index,
+    index: &Index<'_>,
     pattern: &[u8],
 ) -> Result<Vec<u32>, MatchError> {
+    let pat = Pattern::new(pattern);
     let has_alternates = memchr::memchr(b'{', pattern).is_some();
     let mut found = Vec::new();
-    if !has_alternates || pattern::never_malformed(pattern) {
-        // No error possible: any candidate order gives the same set.
-        for &i in index.starting_with(scan, pattern::literal_prefix(pattern)) {
-            if pattern::pkg_match(pattern, scan.name(i as usize))? {
+    if !has_alternates {
+        for i in index.candidates(pattern) {
+            if pat.matches_plain(scan.name(i as usize))? {
                 found.push(i);
             }
         }
         found.sort_unstable();
+    } else if let Some(leaves) = pattern::expansions(pattern) {
+        // No error possible; a match matches one of the expansions.
+        let mut cands: Vec<u32> = leaves.iter().flat_map(|l| index.candidates(l)).collect();
+        cands.sort_unstable();
+        cands.dedup();
+        for i in cands {
+            if pat.matches_plain(scan.name(i as usize))? {
+                found.push(i);
+            }
+        }
     } else {
         // An error may stop the walk: visit exactly the candidates the
         // reference's quick reject lets through, in its (load) order.
-        let mut cands = index
-            .starting_with(scan, pattern::quick_prefix(pattern))
-            .to_vec();
+        let mut cands: Vec<u32> = index
+            .starting_with(pattern::quick_prefix(pattern))
+            .collect();
         cands.sort_unstable();
         for i in cands {
-            if pattern::pkg_match(pattern, scan.name(i as usize))? {
+            if pat.matches_plain(scan.name(i as usize))? {
                 found.push(i);
             }
         }

@@ -20,12 +20,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use crate::cli::{self, Error, Result};
-use crate::pattern::{self, MatchError};
+use crate::pattern::{MatchError, Pattern};
 use depends::{Step, Tokens};
 use load::Scan;
 use matcher::{Index, Memo};
-
-pub use matcher::fast_path;
 
 const PROG: &str = "pbulk-resolve";
 
@@ -134,7 +132,7 @@ pub struct Resolution {
 struct Resolver<'a> {
     scan: &'a Scan,
     opts: &'a Options,
-    index: Index,
+    index: Index<'a>,
     memo: Memo,
     err: BufWriter<&'a mut dyn Write>,
     missing: Option<BufWriter<&'a File>>,
@@ -238,8 +236,9 @@ impl<'a> Resolver<'a> {
             };
             let (pattern, location) = (&buf[pat], &buf[loc]);
             let mut satisfied = None;
+            let pat = Pattern::new(pattern);
             for &c in chosen.iter() {
-                if pattern::pkg_match(pattern, scan.name(c as usize)).map_err(fatal)? {
+                if pat.matches_plain(scan.name(c as usize)).map_err(fatal)? {
                     satisfied = Some(c);
                     break;
                 }
