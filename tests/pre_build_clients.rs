@@ -22,7 +22,9 @@ impl Fx {
             write_exec(
                 &fx.p(&format!("fakebin/{tool}")),
                 &format!(
-                    "#!/bin/sh\nprintf '%s|' {tool} \"$@\" >> {log}\necho \"PBULK_CONF=$PBULK_CONF\" >> {log}\n",
+                    // One write per call, so a reader never sees half a line.
+                    "#!/bin/sh\nline=$(printf '%s|' {tool} \"$@\")\n\
+                     echo \"${{line}}PBULK_CONF=$PBULK_CONF\" >> {log}\n",
                     log = fx.p("calls.log").display()
                 ),
             );
@@ -74,7 +76,7 @@ impl Fx {
 
     /// Wait until `n` calls are logged (start scripts do not wait for jobs).
     fn wait_calls(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
+        for _ in 0..1000 {
             let c = self.calls();
             if c.len() >= n {
                 return c;
