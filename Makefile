@@ -54,8 +54,10 @@ MAN_PAGES = $(wildcard man/*.1)
 all:
 	$(CARGO) build --release --workspace
 
+# The tests run bmake, which must not see GNU make's level and flags (it
+# would print `bmake[1]:` in the logs the tests compare).
 test: deps all
-	$(CARGO) test --release --workspace
+	unset MAKELEVEL MAKEFLAGS MFLAGS; $(CARGO) test --release --workspace
 
 bench: all
 	$(CARGO) bench --workspace
