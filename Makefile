@@ -54,8 +54,10 @@ MAN_PAGES = $(wildcard man/*.1)
 all:
 	$(CARGO) build --release --workspace
 
+# The tests run bmake, which must not see GNU make's level and flags (it
+# would print `bmake[1]:` in the logs the tests compare).
 test: deps all
-	$(CARGO) test --release --workspace
+	unset MAKELEVEL MAKEFLAGS MFLAGS; $(CARGO) test --release --workspace
 
 bench: all
 	$(CARGO) bench --workspace
@@ -83,6 +85,8 @@ demo:
 install: all
 	$(MAKE) install-only
 
+# Copies the built programs, the substituted example configuration and the
+# man pages; the live configuration is only created, never replaced.
 install-only:
 	$(INSTALL) -d -m 0755 $(D)/bin $(D)/libexec/pbulk $(D)/share/examples/pbulk $(D)/etc
 	for p in $(BIN_PROGS); do \
@@ -109,7 +113,6 @@ install-only:
 	    etc/pbulk.conf > $(EXAMPLE).tmp
 	$(INSTALL) -m 0644 $(EXAMPLE).tmp $(EXAMPLE)
 	rm -f $(EXAMPLE).tmp
-	# The live configuration is only created, never replaced.
 	[ -e $(LIVE_CONF) ] || $(INSTALL) -m 0644 $(EXAMPLE) $(LIVE_CONF)
 ifneq ($(MAN_PAGES),)
 	$(INSTALL) -d -m 0755 $(D)/man/man1

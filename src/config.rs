@@ -350,6 +350,16 @@ impl Config {
         }
     }
 
+    /// Like [`Config::tool`] for a variable whose empty value is a valid
+    /// way to skip a step (phase scripts, hooks): an unquoted empty
+    /// expansion runs nothing and succeeds.
+    pub fn optional_tool(&self, name: &str) -> Result<Option<Tool>> {
+        if split_words(self.value(name)).is_empty() {
+            return Ok(None);
+        }
+        self.tool(name).map(Some)
+    }
+
     /// The program a variable names (`make`, `tar`, `gzip`, phase scripts),
     /// checked to exist before any work starts: one line naming the variable
     /// and the path when it does not.
@@ -400,13 +410,17 @@ const DUMP_END: &[u8] = b"\0__pbulk_rs_end__\0";
 /// The sh program that sources the file (`$1`) and writes every set known
 /// variable as `name=value` NUL-separated into `$2`.
 fn dump_script() -> String {
-    let mut script = String::from(". \"$1\"\n__pbulk_rs_dump() {\n");
+    // The dump path is saved first: the config may `shift` or `set --`.
+    // `command printf` is used in case the config defines a printf function.
+    let mut script = String::from("__pbulk_rs_dump_to=$2\n. \"$1\"\n__pbulk_rs_dump() {\n");
     for name in KNOWN_VARS {
         script.push_str(&format!(
-            "  if [ \"${{{name}+set}}\" = set ]; then printf '%s=%s\\0' {name} \"${name}\"; fi\n"
+            "  if [ \"${{{name}+set}}\" = set ]; then command printf '%s=%s\\0' {name} \"${name}\"; fi\n"
         ));
     }
-    script.push_str("  printf '\\0__pbulk_rs_end__\\0'\n}\n__pbulk_rs_dump > \"$2\"\n");
+    script.push_str(
+        "  command printf '\\0__pbulk_rs_end__\\0'\n}\n__pbulk_rs_dump > \"$__pbulk_rs_dump_to\"\n",
+    );
     script
 }
 

@@ -151,6 +151,23 @@ fn bulkbuild_checks_every_phase_program_first() {
 }
 
 #[test]
+fn an_empty_phase_variable_skips_the_phase() {
+    let fx = Fx::new();
+    let out = fx.run(
+        "bulkbuild",
+        &[],
+        "script_phase_upload=\nscript_phase_report=\" \"\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fx.ran(), ["pre-build", "scan", "build"]);
+}
+
+#[test]
 fn bulkbuild_leaves_the_version_check_to_the_phases() {
     let fx = Fx::new();
     let out = fx.run("bulkbuild", &[], "config_version=0.1\n");

@@ -345,6 +345,12 @@ fn included_files_and_stderr_noise() {
 }
 
 #[test]
+fn config_that_resets_positional_parameters_or_printf() {
+    let cfg = load("set -- one two three\nshift\nprintf() { :; }\nbulklog=/pp\n");
+    assert_eq!(cfg.value("bulklog"), "/pp");
+}
+
+#[test]
 fn yes_no_rules_per_variable() {
     let cfg = load(concat!(
         "reuse_scan_results=YES\nstrict_mode=YES\nskip_age_check=Yes\nkeep_wrkdir=yes\n",

@@ -482,3 +482,36 @@ fn cross_compile_checks() {
     );
     pre_build::run(&f.cfg(&extra), &f.env()).unwrap();
 }
+
+#[test]
+fn rotation_looks_at_bulklog_meta_even_when_loc_is_elsewhere() {
+    let f = Fixture::new(LINUX);
+    std::fs::create_dir_all(f.bulklog()).unwrap();
+    std::fs::write(f.bulklog().join("leftover"), "").unwrap();
+    let loc = f.path("elsewhere/meta");
+    // No bulklog/meta: no warning, plain `rm -rf bulklog/*`; status goes to loc.
+    pre_build::run(&f.cfg(&format!("loc={}\n", loc.display())), &f.env()).unwrap();
+    assert_eq!(names(&f.bulklog()), Vec::<String>::new());
+    assert!(loc.join("status").is_file());
+}
+
+#[test]
+fn an_empty_or_root_bulklog_is_refused() {
+    let f = Fixture::new(LINUX);
+    for (line, shown) in [
+        ("bulklog=\n", "\"\""),
+        ("bulklog=/\n", "\"/\""),
+        ("bulklog=//\n", "\"//\""),
+    ] {
+        let e = pre_build::run(&f.cfg(line), &f.env()).unwrap_err();
+        assert_eq!(e.code, 1);
+        assert_eq!(
+            e.msg,
+            format!(
+                "refusing to clear bulklog={shown} (from {})",
+                f.path("pbulk.conf").display()
+            )
+        );
+    }
+    assert!(!f.path("make.log").exists(), "nothing ran");
+}

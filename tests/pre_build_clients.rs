@@ -22,7 +22,9 @@ impl Fx {
             write_exec(
                 &fx.p(&format!("fakebin/{tool}")),
                 &format!(
-                    "#!/bin/sh\nprintf '%s|' {tool} \"$@\" >> {log}\necho \"PBULK_CONF=$PBULK_CONF\" >> {log}\n",
+                    // One write per call, so a reader never sees half a line.
+                    "#!/bin/sh\nline=$(printf '%s|' {tool} \"$@\")\n\
+                     echo \"${{line}}PBULK_CONF=$PBULK_CONF\" >> {log}\n",
                     log = fx.p("calls.log").display()
                 ),
             );
@@ -74,7 +76,7 @@ impl Fx {
 
     /// Wait until `n` calls are logged (start scripts do not wait for jobs).
     fn wait_calls(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
+        for _ in 0..1000 {
             let c = self.calls();
             if c.len() >= n {
                 return c;
@@ -372,6 +374,33 @@ fn scan_client_start_launches_clients() {
 }
 
 #[test]
+fn scan_procs_starts_several_scan_clients_per_chroot() {
+    let fx = Fx::new();
+    let body = "scan_clients=\"h1 /ch\"\nclient_prepare=\nscan_procs=3\npscan=/ps\n";
+    let out = fx.run("scan-client-start", body);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = fx.wait_calls(4);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("chroot|/ch|/ps|"))
+            .count(),
+        3
+    );
+    assert_eq!(calls.iter().filter(|c| c.starts_with("ssh|h1|")).count(), 1);
+    assert_eq!(calls.len(), 4);
+
+    let out = fx.run("scan-client-start", "scan_clients=/ch\nscan_procs=lots\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scan_procs=lots"));
+}
+
+#[test]
 fn scan_client_start_stops_when_prepare_fails() {
     let fx = Fx::new();
     write_exec(&fx.p("prepare"), "#!/bin/sh\nexit 6\n");
@@ -401,4 +430,22 @@ fn build_client_start_launches_clients() {
     ];
     want.sort();
     assert_eq!(fx.wait_calls(3), want);
+}
+
+#[test]
+fn client_clean_removes_a_symlinked_prefix_not_its_target() {
+    let fx = Fx::new();
+    let root = fx.p("root");
+    let real = fx.p("real-prefix");
+    std::fs::create_dir_all(real.join("bin")).unwrap();
+    std::fs::write(real.join("bin/tool"), "").unwrap();
+    std::fs::create_dir_all(root.join("usr")).unwrap();
+    std::os::unix::fs::symlink(&real, root.join("usr/pkg")).unwrap();
+    let out = fx.run("client-clean", &clean_body(&root, Path::new(""), ""));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!root.join("usr/pkg").exists() && root.join("usr/pkg").symlink_metadata().is_err());
+    assert!(
+        real.join("bin/tool").exists(),
+        "rm -rf removes the link, not what it points to"
+    );
 }

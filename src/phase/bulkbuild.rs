@@ -23,9 +23,13 @@ pub const PHASES: [&str; 5] = [
 ];
 
 /// Resolve the programs first, so a missing one stops the run before the
-/// first phase wipes anything.
+/// first phase wipes anything. An empty variable skips its step.
 fn tools(cfg: &Config, vars: &[&str]) -> Result<Vec<Tool>> {
-    vars.iter().map(|v| cfg.tool(v)).collect()
+    let mut out = Vec::new();
+    for v in vars {
+        out.extend(cfg.optional_tool(v)?);
+    }
+    Ok(out)
 }
 
 /// Run the phases in order; the first that fails ends the run with its

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::{self, Error, Result};
-use crate::config::{self, split_words, Config};
+use crate::config::{self, split_words, Config, Tool};
 use crate::paths;
 
 use super::sys;
@@ -72,16 +72,17 @@ pub fn clients(cfg: &Config, var: &str) -> Vec<Client> {
 }
 
 /// A command line for a remote shell. When this run reads its config from
-/// a `PBULK_CONF` override, the remote programs are told the same path;
-/// otherwise the line is exactly the original's.
+/// another file than the compiled-in one (a `PBULK_CONF` override), the
+/// remote programs are told the same path; otherwise the line is exactly
+/// the original's.
 fn remote_line(line: &str) -> String {
-    match std::env::var_os(paths::CONF_ENV) {
-        Some(p) if !p.is_empty() => {
-            let p = p.to_string_lossy();
-            format!("{}={} {line}", paths::CONF_ENV, shell_words::quote(&p))
-        }
-        _ => line.to_string(),
+    let default = PathBuf::from(format!("{}/etc/pbulk.conf", paths::PREFIX));
+    let used = paths::config_path();
+    if used == default {
+        return line.to_string();
     }
+    let p = used.to_string_lossy();
+    format!("{}={} {line}", paths::CONF_ENV, shell_words::quote(&p))
 }
 
 fn preamble(args: &[OsString], what: &str) -> Result<Option<Config>> {
@@ -111,15 +112,16 @@ pub fn clean(cfg: &Config) -> Result<()> {
     let prefix = cfg.value("prefix");
     let kit = cfg.value("bootstrapkit");
     let kit_path = Path::new(kit);
-    let kit_kind = if kit.is_empty() {
+    let md = if kit.is_empty() {
         None
     } else {
-        std::fs::metadata(kit_path).ok().map(|m| m.is_dir())
+        std::fs::metadata(kit_path).ok()
     };
-    // Tools are checked before anything is removed.
-    let tar = match kit_kind {
-        Some(false) => Some(cfg.tool("tar")?),
-        _ => None,
+    // The tool is checked before anything is removed.
+    let kit_kind = match md {
+        Some(m) if m.is_file() => Kit::Tarball(cfg.tool("tar")?),
+        Some(m) if m.is_dir() => Kit::Directory,
+        _ => Kit::Nothing,
     };
 
     let under = |p: &str| PathBuf::from(format!("{dest}{p}"));
@@ -132,8 +134,8 @@ pub fn clean(cfg: &Config) -> Result<()> {
     }
     sys::rm_rf(&under(&format!("{}/qmail", cfg.value("varbase"))));
 
-    match (kit_kind, tar) {
-        (Some(false), Some(tar)) => {
+    match kit_kind {
+        Kit::Tarball(tar) => {
             let root = format!("{dest}/");
             let args = [
                 OsStr::new("-xzf"),
@@ -143,7 +145,7 @@ pub fn clean(cfg: &Config) -> Result<()> {
             ];
             sys::run_tool(&tar, &args, cfg)?;
         }
-        (Some(true), _) => {
+        Kit::Directory => {
             let target = under(prefix);
             // The original tests the prefix without the destdir here.
             if !Path::new(prefix).is_dir() {
@@ -158,9 +160,19 @@ pub fn clean(cfg: &Config) -> Result<()> {
             cp.arg("-R").args(sys::glob_star(kit_path)).arg(&target);
             sys::run(cp, cfg, "cp")?;
         }
-        _ => {}
+        Kit::Nothing => {}
     }
     Ok(())
+}
+
+/// What `${bootstrapkit}` names.
+enum Kit {
+    /// A regular file: a gzip'd tar unpacked at the root.
+    Tarball(Tool),
+    /// A directory copied into the prefix.
+    Directory,
+    /// Empty or missing: the prefix stays empty.
+    Nothing,
 }
 
 /// `client-prepare`: run `${client_prepare_action}` on every distinct
@@ -220,14 +232,17 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
     let Some(cfg) = preamble(&args, HELP)? else {
         return Ok(0);
     };
-    let prepare = cfg.tool("client_prepare")?;
+    let prepare = cfg.optional_tool("client_prepare")?;
+    cfg.count("scan_procs")?;
     let old = PathBuf::from(format!("{}.old/meta/pscan", cfg.value("bulklog")));
     let extra = if old.is_file() {
         format!("-L {}", old.display())
     } else {
         String::new()
     };
-    sys::run_tool(&prepare, &[], &cfg)?;
+    if let Some(prepare) = prepare {
+        sys::run_tool(&prepare, &[], &cfg)?;
+    }
     let line = format!(
         "{} -c {} -M {} {} {}",
         cfg.value("pscan"),
@@ -236,8 +251,19 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
         extra,
         cfg.value("pkgsrc")
     );
+    // Scanning only reads the tree, so several scan clients may share one
+    // chroot: `scan_procs` of them per chroot client (Joyent dialect; one
+    // when unset, as upstream).
+    let per_chroot = cfg.count("scan_procs")?.unwrap_or(1);
     for c in clients(&cfg, "scan_clients") {
-        sys::spawn_bg(c.command(&line), &cfg, "scan client");
+        let n = if matches!(c, Client::Chroot(_)) {
+            per_chroot
+        } else {
+            1
+        };
+        for _ in 0..n {
+            sys::spawn_bg(c.command(&line), &cfg, "scan client");
+        }
     }
     Ok(0)
 }

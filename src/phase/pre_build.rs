@@ -11,7 +11,7 @@
 //! [`Env::installed`].
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -73,6 +73,18 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
 /// old logs are touched.
 pub fn run(cfg: &Config, env: &Env) -> Result<()> {
     check_cross(cfg)?;
+    // The original would run `rm -rf /*` here.
+    let bulklog = cfg.value("bulklog");
+    if bulklog.is_empty()
+        || Path::new(bulklog)
+            .components()
+            .all(|c| c == Component::RootDir)
+    {
+        return Err(Error::errx(format!(
+            "refusing to clear bulklog={bulklog:?} (from {})",
+            cfg.path().display()
+        )));
+    }
     let mode = cfg.master_mode()?;
     let make = cfg.tool("make")?;
     let pkg_install = PathBuf::from(format!("{}/pkgtools/pkg_install", cfg.value("pkgsrc")));
