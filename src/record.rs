@@ -13,7 +13,14 @@ pub const PKGNAME: &[u8] = b"PKGNAME=";
 /// Read a whole input file the way the original's `read_from_file` does:
 /// regular files only, and no NUL byte anywhere.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::err("Cannot open input", &e))?;
+    let f = std::fs::File::open(path).map_err(|e| Error::err("Cannot open input", &e))?;
+    read_opened(f)
+}
+
+/// [`read_input`] for a file the caller opened itself (pbulk-build opens
+/// its input before its logs, as the original does, so the errors come in
+/// the same order).
+pub fn read_opened(mut f: std::fs::File) -> Result<Vec<u8>> {
     let md = f
         .metadata()
         .map_err(|e| Error::err("Cannot stat input", &e))?;

@@ -178,7 +178,7 @@ impl Build {
     fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
-        let buf = read_whole(input)?;
+        let buf = crate::record::read_opened(input)?;
         let jobs = Jobs::parse(buf)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
         let (depth, key) = priorities(&jobs, history.as_ref().filter(|_| o.slots > 1))?;
@@ -203,22 +203,6 @@ impl Build {
             history,
         })
     }
-}
-
-/// The reference's `read_from_file` checks on an opened input.
-fn read_whole(mut f: std::fs::File) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let md = f
-        .metadata()
-        .map_err(|e| Error::err("Cannot stat input", &e))?;
-    if !md.is_file() {
-        return Err(Error::errx("Input is not regular file"));
-    }
-    let mut buf = Vec::with_capacity(md.len() as usize);
-    f.read_to_end(&mut buf)
-        .map_err(|e| Error::err("Failed to read input", &e))?;
-    crate::record::check_no_nul(&buf)?;
-    Ok(buf)
 }
 
 /// The reference depth of every job and the ready-list keys. A cycle is
