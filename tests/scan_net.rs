@@ -306,3 +306,77 @@ fn client_without_master() {
     );
     drop(t);
 }
+
+/// Run a master on a `-l` list with stdin `list`.
+fn limited_master(t: &Tree, port: u16, args: &[&str], list: &[u8], out: &str) -> Proc {
+    let mut c = t.cmd(args);
+    c.arg("-l")
+        .arg("-m")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(&t.root)
+        .arg(t.path(out))
+        .stdin(std::process::Stdio::piped());
+    let mut m = Proc::spawn(&mut c);
+    m.0.as_mut()
+        .unwrap()
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(list)
+        .unwrap();
+    m
+}
+
+#[test]
+fn old_scan_answers_without_clients() {
+    let (t, a, extra) = small_tree();
+    t.age();
+    let mut c = t.cmd(&["-l"]);
+    c.arg(&t.root).arg(t.path("old")).stdin(
+        std::fs::File::open({
+            std::fs::write(t.path("list"), "cat/a\n").unwrap();
+            t.path("list")
+        })
+        .unwrap(),
+    );
+    assert!(c.status().unwrap().success());
+    t.calls();
+    // Only the location the old scan lacks goes to a client.
+    let old = t.path("old");
+    let port = free_port();
+    let m = limited_master(
+        &t,
+        port,
+        &["-L", old.to_str().unwrap()],
+        b"cat/a\nwip/extra\n",
+        "out",
+    );
+    let mut s = connect(port);
+    assert_eq!(read_job(&mut s).as_deref(), Some(&b"wip/extra"[..]));
+    send_reply(&mut s, extra.as_bytes());
+    assert_eq!(read_job(&mut s), None);
+    drop(s);
+    let o = m.finish();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(t.path("out")).unwrap(),
+        scanned(&a, "cat/a") + &scanned(&extra, "wip/extra")
+    );
+    // Everything cached: no socket, no start script (it would fail).
+    let port = free_port();
+    let m = limited_master(
+        &t,
+        port,
+        &["-L", old.to_str().unwrap(), "-I", "/nonexistent"],
+        b"cat/a\n",
+        "out2",
+    );
+    let o = m.finish();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(t.path("out2")).unwrap(),
+        scanned(&a, "cat/a")
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    assert!(t.calls().is_empty());
+}

@@ -31,7 +31,9 @@ const HELP: &str =
     "pbulk-scan: run `make pbulk-index` in every package directory of a pkgsrc tree\n\
 (or in the locations listed on stdin with -l) and write the records, each with its\n\
 PKG_LOCATION, to the output file. -j N runs N makes at once; -L reuses an old scan.\n\
-PBULK_SCAN_TIMEOUT (seconds, default 3600, 0 = none) limits each make run.\n";
+-m ADDR hands the jobs to `pbulk-scan -c ADDR` clients over TCP instead.\n\
+PBULK_SCAN_TIMEOUT (seconds, default 3600, 0 = none) limits each make run;\n\
+PBULK_SCAN_CLIENT_TIMEOUT (default 7200) drops a silent client in master mode.\n";
 
 /// Environment variable holding the per-make time limit in seconds.
 pub const TIMEOUT_ENV: &str = "PBULK_SCAN_TIMEOUT";
