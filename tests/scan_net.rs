@@ -196,6 +196,16 @@ fn bad_replies_drop_the_client_and_requeue_its_job() {
         std::fs::read_to_string(t.path("out")).unwrap(),
         scanned(&a, "cat/a") + &scanned(&extra, "wip/extra")
     );
+    // The master closed those connections first, so the port has sockets
+    // in TIME_WAIT; the next master of a limited scan binds it all the same
+    // (SO_REUSEADDR, which the original lacks).
+    let m = limited_master(&t, port, &[], b"cat/a\n", "again");
+    let mut s = connect(port);
+    assert_eq!(read_job(&mut s).as_deref(), Some(&b"cat/a"[..]));
+    send_reply(&mut s, a.as_bytes());
+    assert_eq!(read_job(&mut s), None);
+    drop(s);
+    assert_eq!(m.finish().status.code(), Some(0));
 }
 
 /// A client against the test as master.
