@@ -390,3 +390,35 @@ fn old_scan_answers_without_clients() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
     assert!(t.calls().is_empty());
 }
+
+#[test]
+fn stopped_master_leaves_the_output_alone() {
+    let (t, _, _) = small_tree();
+    std::fs::write(t.path("out"), "previous\n").unwrap();
+    let port = free_port();
+    let m = limited_master(&t, port, &[], b"cat/a\n", "out");
+    let mut s = connect(port);
+    assert_eq!(read_job(&mut s).as_deref(), Some(&b"cat/a"[..]));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(m.pid()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let o = m.finish();
+    assert_eq!(o.status.code(), Some(128 + 15));
+    assert_eq!(
+        text(&o.stderr),
+        "pbulk-scan: stopped by SIGTERM; the output file was left unchanged\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path("out")).unwrap(),
+        "previous\n"
+    ); // No temporary file left beside it.
+    let mut names: Vec<String> = std::fs::read_dir(t.tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("out"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["out"]);
+}
