@@ -72,20 +72,13 @@ fn master_limited_list_parks_clients_until_the_start_script_is_done() {
         &start,
         &format!("#!/bin/sh\nsleep 1\n: > {}\n", flag.display()),
     );
-    let mut c = t.cmd(&["-l", "-I", start.to_str().unwrap()]);
-    c.arg("-m")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg(&t.root)
-        .arg(t.path("out"))
-        .stdin(std::process::Stdio::piped());
-    let mut m = Proc::spawn(&mut c);
-    m.0.as_mut()
-        .unwrap()
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"# comment\nwip/extra\n\ncat/a\n")
-        .unwrap();
+    let m = limited_master(
+        &t,
+        port,
+        &["-I", start.to_str().unwrap()],
+        b"# comment\nwip/extra\n\ncat/a\n",
+        "out",
+    );
     let mut s = connect(port);
     assert_eq!(read_job(&mut s).as_deref(), Some(&b"wip/extra"[..]));
     assert!(
@@ -121,21 +114,14 @@ fn failing_start_script_ends_the_master() {
 fn bad_replies_drop_the_client_and_requeue_its_job() {
     let (t, a, extra) = small_tree();
     let port = free_port();
-    let mut c = t.cmd(&["-l"]);
-    c.arg("-m")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg(&t.root)
-        .arg(t.path("out"))
-        .env("PBULK_SCAN_CLIENT_TIMEOUT", "1")
-        .stdin(std::process::Stdio::piped());
-    let mut m = Proc::spawn(&mut c);
-    m.0.as_mut()
-        .unwrap()
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"cat/a\nwip/extra\n")
-        .unwrap();
+    let m = limited_master_env(
+        &t,
+        port,
+        &[],
+        &[("PBULK_SCAN_CLIENT_TIMEOUT", "1")],
+        b"cat/a\nwip/extra\n",
+        "out",
+    );
     // Each bad client is closed by the master before the next connects,
     // so every one of them is offered the same requeued job.
     let closed = |s: &mut std::net::TcpStream| {
@@ -319,8 +305,20 @@ fn client_without_master() {
 
 /// Run a master on a `-l` list with stdin `list`.
 fn limited_master(t: &Tree, port: u16, args: &[&str], list: &[u8], out: &str) -> Proc {
+    limited_master_env(t, port, args, &[], list, out)
+}
+
+fn limited_master_env(
+    t: &Tree,
+    port: u16,
+    args: &[&str],
+    env: &[(&str, &str)],
+    list: &[u8],
+    out: &str,
+) -> Proc {
     let mut c = t.cmd(args);
-    c.arg("-l")
+    c.envs(env.iter().copied())
+        .arg("-l")
         .arg("-m")
         .arg(format!("127.0.0.1:{port}"))
         .arg(&t.root)
