@@ -60,20 +60,26 @@ fn usage_and_validation_order() {
         (Some(1), "pbulk-scan: Input is not regular file\n".into())
     );
     // ... but not in client mode.
-    let o = run(&["-L", d, "-c", "h:1", "-M", "make", "tree"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o.stderr).contains("not implemented yet"),
-        "{}",
-        text(&o.stderr)
+    let o = run(&["-L", d, "-c", "a:b:1", "-M", "make", "tree"]);
+    assert_eq!(
+        (o.status.code(), text(&o.stderr)),
+        (
+            Some(1),
+            "pbulk-scan: invalid network with colon in host name: a:b:1\n\
+             pbulk-scan: Could not create connection to a:b:1\n"
+                .into()
+        )
     );
-    assert_eq!(text(&o.stderr).lines().count(), 1);
-    let o = run(&["-m", "h:1", "-I", "start", "-M", "make", "tree", "out"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o.stderr).contains("master mode (-m) is not implemented yet"),
-        "{}",
-        text(&o.stderr)
+    // A master that cannot listen fails before running its start script.
+    let o = run(&["-m", "a:b:1", "-I", "/nonexistent", "-M", "make", "t", "o"]);
+    assert_eq!(
+        (o.status.code(), text(&o.stderr)),
+        (
+            Some(1),
+            "pbulk-scan: invalid network with colon in host name: a:b:1\n\
+             pbulk-scan: Could not create listen socket for a:b:1\n"
+                .into()
+        )
     );
 
     let o = run(&["--help"]);

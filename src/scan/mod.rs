@@ -2,11 +2,14 @@
 //!
 //! Local mode runs the makes itself, one at a time like the original or
 //! `-j N` at once (our extension; the result is the same bytes whatever the
-//! timing). The master/client modes (`-m`, `-c`) are a later issue; the job
-//! model in [`jobs`] is the one a master drives.
+//! timing). In master mode (`-m`, [`master`]) clients connecting over TCP
+//! run the makes ([`client`], `-c`); the master drives the same job queue
+//! ([`jobs`]) and writer ([`output`]) as a local scan.
 
 pub mod child;
+pub mod client;
 pub mod jobs;
+pub mod master;
 pub mod oldscan;
 pub mod output;
 pub mod tree;
@@ -28,7 +31,9 @@ const HELP: &str =
     "pbulk-scan: run `make pbulk-index` in every package directory of a pkgsrc tree\n\
 (or in the locations listed on stdin with -l) and write the records, each with its\n\
 PKG_LOCATION, to the output file. -j N runs N makes at once; -L reuses an old scan.\n\
-PBULK_SCAN_TIMEOUT (seconds, default 3600, 0 = none) limits each make run.\n";
+-m ADDR hands the jobs to `pbulk-scan -c ADDR` clients over TCP instead.\n\
+PBULK_SCAN_TIMEOUT (seconds, default 3600, 0 = none) limits each make run;\n\
+PBULK_SCAN_CLIENT_TIMEOUT (default 7200) drops a silent client in master mode.\n";
 
 /// Environment variable holding the per-make time limit in seconds.
 pub const TIMEOUT_ENV: &str = "PBULK_SCAN_TIMEOUT";
@@ -183,19 +188,25 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     } else {
         OldScan::default()
     };
-    if o.client.is_some() {
+    let timeout = timeout_from_env()?;
+    if let Some(addr) = &o.client {
         if o.limited || o.args.len() != 1 {
             return Err(usage());
         }
-        return Err(Error::not_yet("client mode (-c)"));
+        let watch =
+            Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
+        let ctx = Ctx {
+            make,
+            pkgsrc: PathBuf::from(&o.args[0]),
+            procs: o.procs.unwrap_or(1),
+            timeout,
+            watch: &watch,
+        };
+        return client::run(&ctx, addr, o.verbose >= 1);
     }
     if o.args.len() != 2 {
         return Err(usage());
     }
-    if o.master.is_some() {
-        return Err(Error::not_yet("master mode (-m)"));
-    }
-    let timeout = timeout_from_env()?;
     let pkgsrc = PathBuf::from(&o.args[0]);
     let mut q = JobQueue::new(
         pkgsrc.clone(),
@@ -210,24 +221,43 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         tree::limited_list(&mut std::io::stdin().lock(), &mut q)?;
     }
     let watch = Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
-    let ctx = Ctx {
-        make,
-        pkgsrc,
-        procs: o.procs.unwrap_or(1),
-        timeout,
-        watch: &watch,
-    };
-    if !o.limited {
-        tree::full_tree(&ctx, &mut q)?;
-    }
     let output = Path::new(&o.args[1]);
-    let mut writer = Writer::create(output)?;
-    scan_all(&ctx, &mut q, &mut writer)?;
-    q.progress().finished(q.done(), q.len());
-    if !writer.finish(&mut q, || watch.stopped().is_none())? {
+    let kept = if let Some(addr) = &o.master {
+        if !o.limited {
+            q.add_full_tree_job();
+        }
+        // Like the original, no client is served (and no start script run)
+        // when the old scan answers every job.
+        if q.has_job() {
+            master::run(q, addr, o.start.as_deref(), output, &watch)?
+        } else {
+            finish(q, Writer::create(output)?, &watch)?
+        }
+    } else {
+        let ctx = Ctx {
+            make,
+            pkgsrc,
+            procs: o.procs.unwrap_or(1),
+            timeout,
+            watch: &watch,
+        };
+        if !o.limited {
+            tree::full_tree(&ctx, &mut q)?;
+        }
+        let mut writer = Writer::create(output)?;
+        scan_all(&ctx, &mut q, &mut writer)?;
+        finish(q, writer, &watch)?
+    };
+    if !kept {
         return Err(Stop::Signal(watch.stopped().unwrap_or(libc::SIGTERM)).into());
     }
     Ok(0)
+}
+
+/// The closing progress line and the rest of the output.
+fn finish(mut q: JobQueue, writer: Writer, watch: &Watch) -> Result<bool> {
+    q.progress().finished(q.done(), q.len());
+    writer.finish(&mut q, || watch.stopped().is_none())
 }
 
 /// Scan every job, `ctx.procs` at a time, handing results to the writer
