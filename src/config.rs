@@ -341,6 +341,23 @@ impl Config {
         }
     }
 
+    /// `chroot_dir` (Joyent dialect) when set and not empty: the stem of
+    /// the per-run chroots, `${chroot_dir}-build[-N]` and `${chroot_dir}-scan`.
+    pub fn chroot_dir(&self) -> Option<&str> {
+        Some(self.value("chroot_dir").trim()).filter(|d| !d.is_empty())
+    }
+
+    /// `build_chroots` (Joyent dialect): how many build chroots per host,
+    /// one when unset.
+    pub fn build_chroots(&self) -> Result<usize> {
+        Ok(self.count("build_chroots")?.unwrap_or(1))
+    }
+
+    /// `scan_procs` (Joyent dialect): scan clients per chroot, one when unset.
+    pub fn scan_procs(&self) -> Result<usize> {
+        Ok(self.count("scan_procs")?.unwrap_or(1))
+    }
+
     /// Where build durations are kept across runs: `history_file`, or
     /// `${bulklog}.history` beside the (wiped) log tree.
     pub fn history_file(&self) -> PathBuf {
