@@ -547,3 +547,35 @@ fn a_failed_create_deletes_and_stops_before_the_master() {
         ]
     );
 }
+
+#[test]
+fn limited_scan_wraps_every_master_run_in_the_scan_chroot() {
+    let fx = Fx::new();
+    std::fs::write(fx.p("limited"), "devel/a\n").unwrap();
+    let extra = fx.dialect(&format!("limited_list={}", fx.s("limited")));
+    let out = fx.run("scan", &extra);
+    ok(&out);
+    // The stand-in resolver leaves `missing` as it is: two rounds (the
+    // second gives the same presolve), then the marking run.
+    let mk = format!("mkchroot|T/ch-scan|{CONF}");
+    let rm = format!("rmchroot|T/ch-scan|{CONF}");
+    let pscan = format!(
+        "pbulk-scan|-v|-l|-I|/lx/scan-client-start|-m|10.0.0.1:2001|-M|/usr/bin/bmake|\
+         T/pkgsrc|T/meta/pscan|{CONF}"
+    );
+    let resolve = |args: &str| format!("presolve|{args}|{CONF}");
+    assert_eq!(
+        fx.calls(),
+        [
+            mk.clone(),
+            pscan.clone(),
+            rm.clone(),
+            resolve("-i|T/meta/missing|-v|T/meta/pscan"),
+            mk,
+            pscan,
+            rm,
+            resolve("-i|T/meta/missing|-v|T/meta/presolve|T/meta/pscan"),
+            resolve("-v|T/meta/presolve|T/meta/pscan"),
+        ]
+    );
+}
