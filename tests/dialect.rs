@@ -59,13 +59,19 @@ impl Fx {
                 ),
             );
         }
+        // pbulk-build exits with the status in `pbulk-build-status`; with a
+        // `pbulk-build-sleep` file it says it runs (`started`) and sleeps.
         let status = fx.s("pbulk-build-status");
+        let (sleep, started) = (fx.s("pbulk-build-sleep"), fx.s("started"));
         fx.exec(
             "pbulk-build",
             &logger(
                 "pbulk-build",
                 &log,
-                &format!("exit $(cat '{status}' 2>/dev/null || echo 0)\n"),
+                &format!(
+                    "if [ -f '{sleep}' ]; then touch '{started}'; sleep 1; fi\n\
+                     exit $(cat '{status}' 2>/dev/null || echo 0)\n"
+                ),
             ),
         );
         fx.exec("pbulk-scan", &logger("pbulk-scan", &log, ""));
@@ -114,19 +120,22 @@ impl Fx {
         )
     }
 
-    fn run(&self, prog: &str, extra: &str) -> Output {
+    fn command(&self, prog: &str, extra: &str) -> Command {
         std::fs::write(self.p("pbulk.conf"), self.conf(extra)).unwrap();
         let path = format!(
             "{}:{}",
             self.s("bin"),
             std::env::var("PATH").unwrap_or_default()
         );
-        Command::new(common::bin(prog))
-            .env("PBULK_CONF", self.p("pbulk.conf"))
+        let mut c = Command::new(common::bin(prog));
+        c.env("PBULK_CONF", self.p("pbulk.conf"))
             .env("PATH", path)
-            .env("LC_ALL", "C")
-            .output()
-            .unwrap()
+            .env("LC_ALL", "C");
+        c
+    }
+
+    fn run(&self, prog: &str, extra: &str) -> Output {
+        self.command(prog, extra).output().unwrap()
     }
 
     /// The logged calls, with the temporary root shown as `T`.
@@ -578,4 +587,37 @@ fn limited_scan_wraps_every_master_run_in_the_scan_chroot() {
             resolve("-v|T/meta/presolve|T/meta/pscan"),
         ]
     );
+}
+
+#[test]
+fn a_signal_to_the_phase_still_deletes_the_chroots() {
+    use std::os::unix::process::ExitStatusExt;
+    let fx = Fx::new();
+    std::fs::write(fx.p("pbulk-build-sleep"), "").unwrap();
+    let mut child = fx
+        .command("build", &fx.dialect("build_chroots=2"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..500 {
+        if fx.p("started").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(fx.p("started").exists(), "the master never ran");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let calls = fx.calls();
+    let (before, after) = around(&calls, &pbuild_master());
+    let dirs = ["ch-build-1", "ch-build-2"];
+    assert_eq!(before, local("mkchroot", &dirs));
+    assert_eq!(
+        after,
+        local("rmchroot", &dirs),
+        "deleted after the master ended"
+    );
+    assert!(!fx.p("meta/status").exists(), "the phase did not go on");
 }

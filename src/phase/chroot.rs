@@ -27,6 +27,10 @@
 //!   failed delete is reported but does not undo a finished build.
 
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::cli::{Error, Result};
 use crate::config::{self, Config, Tool};
@@ -164,15 +168,37 @@ impl<'c> Manager<'c> {
     /// Create the chroots, run `work`, delete them (whatever `work` gave)
     /// and hand back its result. A failed create deletes what may have been
     /// made and fails with the create's status; `work` does not run.
+    ///
+    /// SIGINT, SIGTERM and SIGHUP do not end the phase before the chroots
+    /// are gone: they are noted, the running step is waited for (a terminal
+    /// interrupt reaches the children too), no further step starts, the
+    /// chroots are deleted, and then the signal takes its default effect.
     pub fn around<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
-        let failed = self.run_all(&self.create);
-        if let Some(&status) = failed.first() {
-            self.run_all(&self.delete);
-            return Err(Error::stderr(status, ""));
+        let caught = Arc::new(AtomicUsize::new(0));
+        let mut ids = Vec::new();
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            let id = signal_hook::flag::register_usize(sig, Arc::clone(&caught), sig as usize)
+                .map_err(|e| Error::err("cannot handle signals", &e))?;
+            ids.push(id);
         }
-        let result = work();
+        let failed = self.run_all(&self.create);
+        let result = match failed.first() {
+            Some(&status) => Err(Error::stderr(status, "")),
+            None if caught.load(Ordering::SeqCst) != 0 => Err(Error::stderr(1, "")),
+            None => work(),
+        };
         self.run_all(&self.delete);
-        result
+        for id in ids {
+            signal_hook::low_level::unregister(id);
+        }
+        match caught.load(Ordering::SeqCst) {
+            0 => result,
+            sig => {
+                let sig = sig as i32;
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                Err(Error::stderr(128 + sig, ""))
+            }
+        }
     }
 
     /// Run `tool DIR` for every chroot on every host at once and wait for
