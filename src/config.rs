@@ -98,6 +98,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "chroot_dir",
     "build_chroots",
     "scan_procs",
+    "scan_chroots",
     // pbulk-rs extensions
     "build_procs",
     "history_file",
@@ -353,9 +354,14 @@ impl Config {
         Ok(self.count("build_chroots")?.unwrap_or(1))
     }
 
-    /// `scan_procs` (Joyent dialect): scan clients per chroot, one when unset.
+    /// `scan_procs` (Joyent dialect): scan clients per chroot, one when
+    /// unset; older fork configs call it `scan_chroots`.
     pub fn scan_procs(&self) -> Result<usize> {
-        Ok(self.count("scan_procs")?.unwrap_or(1))
+        let name = match self.value("scan_procs").trim() {
+            "" if !self.value("scan_chroots").trim().is_empty() => "scan_chroots",
+            _ => "scan_procs",
+        };
+        Ok(self.count(name)?.unwrap_or(1))
     }
 
     /// Where build durations are kept across runs: `history_file`, or

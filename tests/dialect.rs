@@ -443,6 +443,17 @@ fn scan_client_start_runs_scan_procs_clients_per_chroot() {
         }
     }
     assert_eq!(fx.wait_calls(12), sorted(want));
+
+    // The older fork name of the count.
+    let fx = Fx::new();
+    ok(&fx.run("scan-client-start", &fx.dialect("scan_chroots=3")));
+    let calls = fx.wait_calls(6);
+    assert_eq!(
+        calls.iter().filter(|c| **c == client).count(),
+        3,
+        "{calls:#?}"
+    );
+    assert_eq!(calls.len(), 6);
 }
 
 #[test]
