@@ -98,6 +98,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "chroot_dir",
     "build_chroots",
     "scan_procs",
+    "scan_chroots",
     // pbulk-rs extensions
     "build_procs",
     "history_file",
@@ -339,6 +340,28 @@ impl Config {
                 self.path.display()
             ))),
         }
+    }
+
+    /// `chroot_dir` (Joyent dialect) when set and not empty: the stem of
+    /// the per-run chroots, `${chroot_dir}-build[-N]` and `${chroot_dir}-scan`.
+    pub fn chroot_dir(&self) -> Option<&str> {
+        Some(self.value("chroot_dir").trim()).filter(|d| !d.is_empty())
+    }
+
+    /// `build_chroots` (Joyent dialect): how many build chroots per host,
+    /// one when unset.
+    pub fn build_chroots(&self) -> Result<usize> {
+        Ok(self.count("build_chroots")?.unwrap_or(1))
+    }
+
+    /// `scan_procs` (Joyent dialect): scan clients per chroot, one when
+    /// unset; older fork configs call it `scan_chroots`.
+    pub fn scan_procs(&self) -> Result<usize> {
+        let name = match self.value("scan_procs").trim() {
+            "" if !self.value("scan_chroots").trim().is_empty() => "scan_chroots",
+            _ => "scan_procs",
+        };
+        Ok(self.count(name)?.unwrap_or(1))
     }
 
     /// Where build durations are kept across runs: `history_file`, or

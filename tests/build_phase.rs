@@ -210,7 +210,7 @@ fn concurrency_extensions_only_when_configured() {
 
     let mut w = world();
     w.conf_extra
-        .push("build_chroots=\"/c/1 /c/2\"\nhistory_file=/var/hist".into());
+        .push("build_procs=2\nbuild_chroots=5\nhistory_file=/var/hist".into());
     assert_eq!(run(&w).0, 0);
     assert!(
         w.calls()[0].contains("[-j] [2] [-H] [/var/hist]"),

@@ -3,6 +3,17 @@
 //! `LOC/status`, then write the repository metadata: `pkg_summary.gz` and
 //! `.bz2` in `${packages}/All` and `${packages}/SHA512.bz2`.
 //!
+//! Concurrency: with `master_mode=no` the only local concurrency is our
+//! `pbulk-build -j N` from `build_procs` (with `-H`, the build history).
+//! The Joyent dialect's `build_chroots` does not turn it on: without
+//! chroots all builds share one `${prefix}`, and every pkg-build wipes it
+//! before it starts, so concurrent builds there would destroy each other.
+//! `build_chroots` counts chroots, used in master mode only: with
+//! `chroot_dir` set the phase makes the chroots before `pbulk-build -m`
+//! and removes them after it (see [`super::chroot`]), and the start script
+//! runs one client in each. With none of these variables set, the command
+//! line is exactly the reference's.
+//!
 //! Unlike the original's shell redirections, every metadata file is written
 //! to a temporary name and renamed, so a crash or a failing compressor
 //! leaves the previous file in place.
@@ -15,8 +26,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::cli::{self, Error, Result};
-use crate::config::{self, Config};
+use crate::config::{self, Config, MasterMode};
 use crate::pkgbuild::run::{sh_status, split_bytes};
+
+use super::chroot::{Kind, Manager};
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
     if cli::wants_help(&args) {
@@ -26,7 +39,14 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     let cfg = Config::load_checked()?;
     say("Building...");
     let argv = pbuild_command(&cfg)?;
-    let st = spawn_status(&argv, &cfg)?;
+    let chroots = match cfg.master_mode()? {
+        MasterMode::Yes => Manager::for_phase(&cfg, Kind::Build)?,
+        MasterMode::No => None,
+    };
+    let st = match chroots {
+        Some(m) => m.around(|| spawn_status(&argv, &cfg))?,
+        None => spawn_status(&argv, &cfg)?,
+    };
     if st != 0 {
         return Ok(st);
     }
@@ -89,7 +109,7 @@ fn say(line: &str) {
 }
 
 /// The pbulk-build command line for `master_mode` (reference form), with
-/// our `-j`/`-H` extensions only when the config asks for local slots.
+/// our `-j`/`-H` extensions only when `build_procs` asks for local slots.
 pub fn pbuild_command(cfg: &Config) -> Result<Vec<String>> {
     let loc = cfg.value("loc");
     let mut argv = cfg.words("pbuild");
@@ -106,32 +126,16 @@ pub fn pbuild_command(cfg: &Config) -> Result<Vec<String>> {
     } else {
         return Err(Error::stdout(1, "master_mode must be either yes or no."));
     }
-    if let Some(slots) = build_slots(cfg)? {
-        let history = match cfg.value("history_file") {
-            "" => format!("{}.history", cfg.value("bulklog")),
-            h => h.to_string(),
-        };
-        argv.extend(["-j".into(), slots.to_string(), "-H".into(), history]);
+    if let Some(slots) = cfg.count("build_procs")? {
+        argv.extend([
+            "-j".into(),
+            slots.to_string(),
+            "-H".into(),
+            cfg.history_file().to_string_lossy().into_owned(),
+        ]);
     }
     argv.extend(["presolve", "success", "error"].map(|f| format!("{loc}/{f}")));
     Ok(argv)
-}
-
-/// Local build slots: `build_procs` (ours) or one per word of the Joyent
-/// dialect's `build_chroots`; `None` when neither is set.
-fn build_slots(cfg: &Config) -> Result<Option<usize>> {
-    match cfg.value("build_procs").trim() {
-        "" => {
-            let n = cfg.words("build_chroots").len();
-            Ok((n > 0).then_some(n))
-        }
-        v => match v.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(Error::errx(format!(
-                "build_procs must be a positive number, not '{v}'"
-            ))),
-        },
-    }
 }
 
 /// Run a command with inherited stdio; a missing program is sh's 127.

@@ -4,6 +4,11 @@
 //!
 //! A client word of `scan_clients`/`build_clients` is `/abs/path` (a chroot
 //! on this host), `host:port` (ssh with `-p`) or `host`.
+//!
+//! With the Joyent dialect (`chroot_dir` and `chroot_create` set) the start
+//! scripts run the clients inside the per-run chroots the phases made
+//! ([`super::chroot`]): on each remote host of the list, or on this host
+//! when it names none; `/path` words are served as upstream.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -13,7 +18,7 @@ use crate::cli::{self, Error, Result};
 use crate::config::{self, split_words, Config, Tool};
 use crate::paths;
 
-use super::sys;
+use super::{chroot, sys};
 
 /// Where one client runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +54,15 @@ impl Client {
     /// (word-split here, as the unquoted expansion is).
     pub fn command(&self, line: &str) -> Command {
         match self {
+            Client::Chroot(_) => self.raw_command(line),
+            Client::Remote { .. } => self.raw_command(&remote_line(line)),
+        }
+    }
+
+    /// Like [`Client::command`] with `line` passed as it is: no
+    /// `PBULK_CONF` put in front for the remote shell.
+    pub fn raw_command(&self, line: &str) -> Command {
+        match self {
             Client::Chroot(path) => {
                 let mut c = Command::new("chroot");
                 c.arg(path).args(split_words(line));
@@ -59,9 +73,21 @@ impl Client {
                 if let Some(p) = port {
                     c.arg("-p").arg(p);
                 }
-                c.arg(host).arg(remote_line(line));
+                c.arg(host).arg(line);
                 c
             }
+        }
+    }
+
+    /// The client as its word names it, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Client::Chroot(path) => path.display().to_string(),
+            Client::Remote { host, port: None } => host.clone(),
+            Client::Remote {
+                host,
+                port: Some(p),
+            } => format!("{host}:{p}"),
         }
     }
 }
@@ -233,7 +259,7 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     };
     let prepare = cfg.optional_tool("client_prepare")?;
-    cfg.count("scan_procs")?;
+    cfg.scan_procs()?;
     let old = PathBuf::from(format!("{}.old/meta/pscan", cfg.value("bulklog")));
     let extra = if old.is_file() {
         format!("-L {}", old.display())
@@ -252,18 +278,23 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
         cfg.value("pkgsrc")
     );
     // Scanning only reads the tree, so several scan clients may share one
-    // chroot: `scan_procs` of them per chroot client (Joyent dialect; one
-    // when unset, as upstream).
-    let per_chroot = cfg.count("scan_procs")?.unwrap_or(1);
+    // chroot: `scan_procs` of them per chroot (Joyent dialect; one when
+    // unset, as upstream). With the dialect's chroots, the remote hosts
+    // run their clients in `${chroot_dir}-scan` instead.
+    let per_chroot = cfg.scan_procs()?;
+    let dialect = chroot::start_commands(&cfg, chroot::Kind::Scan, &line, per_chroot)?;
     for c in clients(&cfg, "scan_clients") {
-        let n = if matches!(c, Client::Chroot(_)) {
-            per_chroot
-        } else {
-            1
+        let n = match c {
+            Client::Chroot(_) => per_chroot,
+            Client::Remote { .. } if dialect.is_some() => continue,
+            Client::Remote { .. } => 1,
         };
         for _ in 0..n {
             sys::spawn_bg(c.command(&line), &cfg, "scan client");
         }
+    }
+    for cmd in dialect.into_iter().flatten() {
+        sys::spawn_bg(cmd, &cfg, "scan client");
     }
     Ok(0)
 }
@@ -282,8 +313,17 @@ pub fn build_start_main(args: Vec<OsString>) -> Result<i32> {
         cfg.value("master_port_build"),
         cfg.value("pbuild_script")
     );
+    // With the dialect's chroots, one client per chroot on each remote
+    // host (or here) instead of one per remote client word.
+    let dialect = chroot::start_commands(&cfg, chroot::Kind::Build, &line, 1)?;
     for c in clients(&cfg, "build_clients") {
+        if dialect.is_some() && matches!(c, Client::Remote { .. }) {
+            continue;
+        }
         sys::spawn_bg(c.command(&line), &cfg, "build client");
+    }
+    for cmd in dialect.into_iter().flatten() {
+        sys::spawn_bg(cmd, &cfg, "build client");
     }
     Ok(0)
 }

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod bulkbuild;
+pub mod chroot;
 pub mod client;
 pub mod pre_build;
 pub mod report;

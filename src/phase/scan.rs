@@ -1,7 +1,10 @@
 //! The scan phase: pbulk-scan then pbulk-resolve, full or limited
 //! (scripts.md §3.5). Both programs are the ones the config names
 //! (`${pscan}`, `${presolve}`), called with the reference command lines;
-//! the only addition is `-j ${scan_procs}` when the config sets it.
+//! the only addition is `-j ${scan_procs}` when the config sets it with
+//! `master_mode=no`. With `master_mode=yes` and the Joyent dialect's
+//! `chroot_dir`, every pbulk-scan master run is wrapped in the creation and
+//! removal of the scan chroot `${chroot_dir}-scan` (see [`super::chroot`]).
 //!
 //! Unlike the sh original, the files the phase fills from a child's stdout
 //! (`presolve`, `presolve.new`, `missing`, `missing.s`) are written to a
@@ -18,6 +21,8 @@ use crate::cli::{self, Error, Result};
 use crate::config::{self, split_words, Config};
 use crate::fsutil;
 
+use super::chroot::{Kind, Manager};
+
 const HELP: &str =
     "scan: the scan phase of a pbulk bulk build: run pbulk-scan over the pkgsrc tree\n\
 (or the limited list and its dependencies) and resolve the result into LOC/presolve.\n";
@@ -28,7 +33,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     }
     let cfg = Config::load_checked()?;
-    Phase::new(&cfg).run()
+    Phase::new(&cfg)?.run()
 }
 
 /// How the original's `set -e` ends the script when a command fails.
@@ -58,15 +63,38 @@ struct Phase<'c> {
     loc: PathBuf,
     extra_scan: Vec<String>,
     extra_resolve: Vec<String>,
+    chroots: Option<Manager<'c>>,
 }
 
 impl<'c> Phase<'c> {
-    fn new(cfg: &'c Config) -> Self {
-        Phase {
+    /// The phase, with the dialect's chroot programs checked first.
+    fn new(cfg: &'c Config) -> Result<Self> {
+        let chroots = if cfg.is_yes_ci("master_mode") {
+            Manager::for_phase(cfg, Kind::Scan)?
+        } else {
+            None
+        };
+        Ok(Phase {
             cfg,
             loc: cfg.loc(),
             extra_scan: Vec::new(),
             extra_resolve: Vec::new(),
+            chroots,
+        })
+    }
+
+    /// Run pbulk-scan, inside the creation and removal of the scan chroot
+    /// when the dialect asks for one.
+    fn pscan(
+        &self,
+        argv: &[String],
+        stdin: Option<File>,
+        stderr: Option<File>,
+    ) -> Result<ExitStatus> {
+        let run = || self.spawn(argv, stdin, Out::Inherit, stderr);
+        match &self.chroots {
+            Some(m) => m.around(run),
+            None => run(),
         }
     }
 
@@ -147,7 +175,7 @@ impl<'c> Phase<'c> {
         };
         let errlog = self.meta("pscan.stderr");
         let stderr = fsutil::open_append(&errlog).map_err(|e| cannot_create(&errlog, &e))?;
-        let status = self.spawn(&args, None, Out::Inherit, Some(stderr))?;
+        let status = self.pscan(&args, None, Some(stderr))?;
         if !status.success() {
             return Err(failed(status));
         }
@@ -205,7 +233,7 @@ impl<'c> Phase<'c> {
             };
             let stdin = File::open(&sorted)
                 .map_err(|e| Error::err(format_args!("cannot open {}", sorted.display()), &e))?;
-            let status = self.spawn(&args, Some(stdin), Out::Inherit, None)?;
+            let status = self.pscan(&args, Some(stdin), None)?;
             if !status.success() {
                 return Err(failed(status));
             }
