@@ -139,17 +139,11 @@ impl Site {
 
         let w = site.path("").display().to_string();
         fs::create_dir_all(site.path("bin")).unwrap();
-        fs::write(
-            site.path("mk.conf"),
-            format!(
-                "LOCALBASE=\t{w}pkg\nPKG_DBDIR=\t{w}pkg/pkgdb\nPACKAGES=\t{w}packages\nWRKOBJDIR=\t{w}work\n"
-            ),
-        )
-        .unwrap();
+        site.write_mk_conf("master", "pkg");
         // The ledger names the package each stage-package-create call makes,
         // so a test can tell which packages were really built.
         let wrapper = format!(
-            "#!/bin/sh\nunset MAKEFLAGS MFLAGS MAKELEVEL\nexport MAKECONF={w}mk.conf\n\
+            "#!/bin/sh\nunset MAKEFLAGS MFLAGS MAKELEVEL\nexport MAKECONF={w}mk.conf.${{PBULK_TEST_HOST:-master}}\n\
              for a in \"$@\"; do\n  if [ \"$a\" = stage-package-create ]; then\n    \
              echo \"$(bmake \"$@\" -V '${{PKGNAME}}')\" >> {w}ledger\n  fi\n  \
              if [ \"$a\" = pbulk-index ]; then echo \"$PWD\" >> {w}index-calls; fi\ndone\n\
@@ -175,6 +169,21 @@ impl Site {
         text.push_str(&conf);
         fs::write(site.conf(), text).unwrap();
         site
+    }
+
+    /// The make settings of one build host: `PBULK_TEST_HOST` (set by the
+    /// master-mode tests' stand-in ssh) picks the file, so clients building
+    /// side by side each have their own LOCALBASE.
+    pub fn write_mk_conf(&self, host: &str, localbase: &str) {
+        let w = self.path("").display().to_string();
+        fs::write(
+            self.path(&format!("mk.conf.{host}")),
+            format!(
+                "LOCALBASE=\t{w}{localbase}\nPKG_DBDIR=\t{w}{localbase}/pkgdb\nPACKAGES=\t{w}packages\n\
+                 WRKOBJDIR=\t{w}work-{host}\n"
+            ),
+        )
+        .unwrap();
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
