@@ -68,11 +68,6 @@ impl Error {
         self.code = code;
         self
     }
-
-    /// A program part that a later issue delivers: one line, status 1.
-    pub fn not_yet(what: &str) -> Self {
-        Error::errx(format!("{what} is not implemented yet in pbulk-rs"))
-    }
 }
 
 impl fmt::Display for Error {

@@ -12,6 +12,7 @@ pub mod paths;
 pub mod record;
 
 pub mod build;
+pub mod net;
 pub mod netaddr;
 pub mod pattern;
 pub mod phase;

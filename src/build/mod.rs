@@ -6,10 +6,12 @@
 //! duration-weighted critical path, `-H file` build-time history, durable
 //! logs, and stopping running builds on SIGINT/SIGTERM.
 
+pub mod client;
 pub mod graph;
 pub mod history;
 pub mod jobs;
 pub mod logs;
+pub mod master;
 pub mod runner;
 pub mod sched;
 
@@ -133,30 +135,31 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     if o.build.is_none() && (o.modes == 0 || o.client.is_some()) {
         return Err(usage());
     }
-    if o.stat.is_some() {
+    if let Some(addr) = &o.stat {
         if !o.args.is_empty() {
             return Err(usage());
         }
-        return Err(Error::not_yet("statistics mode (-s)"));
+        return client::stats(addr);
     }
-    if o.client.is_some() {
+    if let Some(addr) = &o.client {
         if !o.args.is_empty() {
             return Err(usage());
         }
-        return Err(Error::not_yet("client mode (-c)"));
+        let script = runner::Script::new(o.build.as_deref().expect("checked above"));
+        return client::run(addr, &script, o.verbosity > 0);
     }
     if o.args.len() != 3 {
         return Err(usage());
     }
-    if o.master.is_some() {
-        return Err(Error::not_yet("master mode (-m)"));
-    }
-    // `-I` (o.start) belongs to master mode, a later issue.
     let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
     let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
     if build.sched.has_job() {
-        let script = runner::Script::new(o.build.as_deref().expect("checked above"));
-        runner::run(&script, o.slots, &mut build)?;
+        if let Some(addr) = &o.master {
+            build = master::run(build, addr, o.start.as_deref())?;
+        } else {
+            let script = runner::Script::new(o.build.as_deref().expect("checked above"));
+            runner::run(&script, o.slots, &mut build)?;
+        }
     }
     if let Some(report) = &o.report {
         logs::write_report(report, &build.jobs, &build.sched, &build.depth)?;
@@ -181,7 +184,9 @@ impl Build {
         let buf = crate::record::read_opened(input)?;
         let jobs = Jobs::parse(buf)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
-        let (depth, key) = priorities(&jobs, history.as_ref().filter(|_| o.slots > 1))?;
+        // A master serves as many slots as clients connect.
+        let several = o.slots > 1 || o.master.is_some();
+        let (depth, key) = priorities(&jobs, history.as_ref().filter(|_| several))?;
         let mut sched = Scheduler::new(jobs.dependents.clone(), jobs.open_depends.clone(), key);
         for j in 0..jobs.len() as u32 {
             if jobs.prefailed(j)? {

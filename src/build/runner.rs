@@ -77,6 +77,23 @@ impl Script {
     }
 }
 
+impl Script {
+    /// Build one record and wait: whether the script exited with 0. The
+    /// script stays in the caller's process group, as the reference's
+    /// client runs it, so stopping a client's group stops its build too.
+    pub fn run_one(&self, record: &[u8]) -> Result<bool> {
+        let spawned = Command::new(&self.path)
+            .arg0(&self.argv0)
+            .stdin(Stdio::piped())
+            .spawn();
+        match spawned {
+            Ok(mut child) => Ok(feed_and_wait(&mut child, record)),
+            Err(e) if exec_failure(&e) => Ok(false),
+            Err(e) => Err(Error::err("Failed to create child", &e)),
+        }
+    }
+}
+
 fn exec_failure(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),

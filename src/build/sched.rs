@@ -162,6 +162,18 @@ impl Scheduler {
         !self.ready.is_empty()
     }
 
+    /// Nothing is ready and nothing is being built: what is still open
+    /// waits for a dependency that will never be done.
+    pub fn idle(&mut self) -> bool {
+        while let Some(&(_, _, job)) = self.ready.peek() {
+            if self.state(job) == State::Open && self.open_depends[job as usize] == 0 {
+                return false;
+            }
+            self.ready.pop();
+        }
+        self.count(State::InProcessing) == 0
+    }
+
     /// The next job to build, now `InProcessing`.
     pub fn next_job(&mut self) -> Option<u32> {
         while let Some((_, _, job)) = self.ready.pop() {

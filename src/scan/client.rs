@@ -12,31 +12,8 @@ use super::jobs::{JobQueue, Progress};
 use super::oldscan::OldScan;
 use super::{tree, Ctx};
 use crate::cli::{Error, Result};
-use crate::netaddr;
+use crate::net;
 use crate::wire::{encode_u32_frame, fill, read_len, Fill, FIND_FULL_TREE};
-
-/// Connect to the first address of `addr` that accepts, like the original.
-pub fn connect(addr: &OsStr) -> Result<TcpStream> {
-    let text = addr.to_string_lossy();
-    let fail = |e: &io::Error| Error::err(format_args!("Could not create connection to {text}"), e);
-    let targets = match netaddr::parse(&text).and_then(|a| a.resolve()) {
-        Ok(t) => t,
-        Err(warning) => {
-            eprintln!("pbulk-scan: {warning}");
-            return Err(Error::errx(format!(
-                "Could not create connection to {text}"
-            )));
-        }
-    };
-    let mut last = io::Error::from(ErrorKind::AddrNotAvailable);
-    for t in targets {
-        match TcpStream::connect(t) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(fail(&last))
-}
 
 /// Send one u32-framed reply; `too_large` names the payload in the error.
 fn reply(s: &mut TcpStream, payload: &[u8], too_large: &str) -> Result<()> {
@@ -56,7 +33,7 @@ pub fn valid_location(loc: &[u8]) -> bool {
 
 /// The session; returns the exit status (0 when the master ends it).
 pub fn run(ctx: &Ctx, addr: &OsStr, verbose: bool) -> Result<i32> {
-    let mut s = connect(addr)?;
+    let mut s = net::connect("pbulk-scan", addr)?;
     let read_err = |e: &io::Error| Error::err("Could not read from socket", e);
     loop {
         let len = match read_len::<_, 2>(&mut s).map_err(|e| read_err(&e))? {

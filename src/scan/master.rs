@@ -16,7 +16,6 @@ use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -25,7 +24,7 @@ use super::child::{Stop, Watch};
 use super::jobs::JobQueue;
 use super::output::Writer;
 use crate::cli::{Error, Result};
-use crate::netaddr;
+use crate::net;
 use crate::wire::{encode_location, read_len, Fill, END_OF_SCAN};
 
 /// Environment variable: seconds a client holding a job may stay silent.
@@ -77,41 +76,6 @@ fn client_timeout() -> Result<Option<Duration>> {
     }
 }
 
-/// Listen on every address `addr` resolves to; addresses that cannot be
-/// bound are skipped. Rust's listeners are close-on-exec and set
-/// SO_REUSEADDR, so the repeated masters of a limited scan can rebind the
-/// port at once (the original relies on clients closing first).
-fn listen(addr: &OsStr) -> Result<Vec<TcpListener>> {
-    let text = addr.to_string_lossy();
-    let targets = netaddr::parse(&text)
-        .and_then(|a| a.resolve())
-        .unwrap_or_else(|warning| {
-            eprintln!("pbulk-scan: {warning}");
-            Vec::new()
-        });
-    let listeners: Vec<TcpListener> = targets
-        .into_iter()
-        .filter_map(|t| TcpListener::bind(t).ok())
-        .collect();
-    if listeners.is_empty() {
-        return Err(Error::errx(format!(
-            "Could not create listen socket for {text}"
-        )));
-    }
-    Ok(listeners)
-}
-
-fn start_script(script: &OsStr) -> Result<Child> {
-    match Command::new(script).spawn() {
-        Ok(c) => Ok(c),
-        // The original's child exits 255 when exec fails: the script failed.
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => {
-            Err(Error::errx("Start script failed"))
-        }
-        Err(e) => Err(Error::err("Could not fork start script", &e)),
-    }
-}
-
 /// Serve the queue to clients until every job is done, writing finished
 /// jobs to `writer` on the way; then finish the output as a local scan
 /// does. `Ok(false)`: a stop signal came at the last moment, the output
@@ -124,9 +88,9 @@ pub fn run(
     watch: &Watch,
 ) -> Result<bool> {
     let timeout = client_timeout()?;
-    let listeners = listen(addr)?;
+    let listeners = net::listen("pbulk-scan", addr)?;
     let mut writer = Writer::create(output)?;
-    let mut script = start.map(start_script).transpose()?;
+    let mut script = start.map(net::start_script).transpose()?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             q,
@@ -151,13 +115,7 @@ pub fn run(
             return Err(e);
         }
         if let Some(child) = &mut script {
-            if let Some(status) = child
-                .try_wait()
-                .map_err(|e| Error::err("Could not wait for child", &e))?
-            {
-                if !status.success() {
-                    return Err(Error::errx("Start script failed"));
-                }
+            if net::script_finished(child)? {
                 script = None;
                 st.started = true;
                 shared.cond.notify_all();

@@ -1,0 +1,341 @@
+//! `pbulk-build -m ADDR`: the build master. It builds nothing itself; it
+//! hands the ready jobs, in the scheduler's order, to the clients that ask
+//! with `G`, one job per client at a time, and logs the `D`/`F` they send
+//! back exactly as a standalone build logs its script's results
+//! (c-programs.md §4.10).
+//!
+//! One thread per connection and one per listening socket share the
+//! [`Build`] under a mutex; the main thread runs the start script (`-I`)
+//! and ends the session once no job is ready and none is being built.
+//!
+//! Beyond the reference: a client that drops its connection, sends a
+//! status byte other than `D`/`F`, or an unknown command is named in one
+//! line on stderr, and the job it held goes back to the ready list
+//! (the original freed the peer and then used it). TCP keepalive finds a
+//! client whose host died during a build; `PBULK_BUILD_CLIENT_TIMEOUT`
+//! (seconds, default 0 = none, since one build can take a day) bounds how
+//! long a client may hold one job. `S` is answered once per command
+//! instead of repeatedly until the peer closes.
+
+use std::ffi::OsStr;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::runner::Driver;
+use super::sched::State;
+use super::Build;
+use crate::cli::{Error, Result};
+use crate::net;
+use crate::wire::{self, fill, BuildCommand, BuildStats, Fill, MAX_BUILD_INFO};
+
+/// Environment variable: seconds a client may hold one job.
+pub const CLIENT_TIMEOUT_ENV: &str = "PBULK_BUILD_CLIENT_TIMEOUT";
+/// How long clients get to close their end after the session ends.
+const GRACE: Duration = Duration::from_secs(1);
+
+struct Session {
+    /// Taken back by the main thread when the session is over.
+    build: Option<Build>,
+    /// The start script exited with status 0 (or there is none).
+    started: bool,
+    /// Nothing is ready and nothing is building: clients are sent away.
+    shutdown: bool,
+    /// Connections still being served.
+    peers: usize,
+    fatal: Option<Error>,
+}
+
+struct Shared {
+    state: Mutex<Session>,
+    cond: Condvar,
+}
+
+impl Session {
+    /// The build, while the session is on (every caller checks `shutdown`
+    /// first).
+    fn build(&mut self) -> &mut Build {
+        self.build.as_mut().expect("the session is on")
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn client_timeout() -> Result<Option<Duration>> {
+    let Some(v) = std::env::var_os(CLIENT_TIMEOUT_ENV) else {
+        return Ok(None);
+    };
+    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
+        Some(0) => Ok(None),
+        Some(n) => Ok(Some(Duration::from_secs(n))),
+        None => Err(Error::errx(format!(
+            "{CLIENT_TIMEOUT_ENV} must be a number of seconds, not `{}`",
+            v.to_string_lossy()
+        ))),
+    }
+}
+
+/// Serve the build to clients until it is over; the build is handed back
+/// for the report.
+pub fn run(build: Build, addr: &OsStr, start: Option<&OsStr>) -> Result<Build> {
+    let timeout = client_timeout()?;
+    let listeners = net::listen("pbulk-build", addr)?;
+    let mut script = start.map(net::start_script).transpose()?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(Session {
+            build: Some(build),
+            started: script.is_none(),
+            shutdown: false,
+            peers: 0,
+            fatal: None,
+        }),
+        cond: Condvar::new(),
+    });
+    for l in listeners {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || accept_loop(&l, &shared, timeout));
+    }
+    let mut st = shared.lock();
+    let mut shutdown_at = None;
+    loop {
+        if let Some(e) = st.fatal.take() {
+            return Err(e);
+        }
+        if let Some(child) = &mut script {
+            if net::script_finished(child)? {
+                script = None;
+                st.started = true;
+                shared.cond.notify_all();
+            }
+        }
+        if st.started && !st.shutdown && st.build().sched.idle() {
+            st.shutdown = true;
+            shutdown_at = Some(Instant::now());
+            shared.cond.notify_all();
+        }
+        if let Some(t) = shutdown_at {
+            if st.peers == 0 || t.elapsed() >= GRACE {
+                break;
+            }
+        }
+        st = shared
+            .cond
+            .wait_timeout(st, Duration::from_millis(100))
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    // Connection threads left now only wait for their clients to close;
+    // they find the session over and the build gone.
+    Ok(st.build.take().expect("taken once"))
+}
+
+fn accept_loop(l: &TcpListener, shared: &Arc<Shared>, timeout: Option<Duration>) {
+    loop {
+        match l.accept() {
+            Ok((s, peer)) => {
+                shared.lock().peers += 1;
+                let shared = Arc::clone(shared);
+                thread::spawn(move || {
+                    serve(&shared, s, peer, timeout);
+                    shared.lock().peers -= 1;
+                    shared.cond.notify_all();
+                });
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                eprintln!(
+                    "pbulk-build: Could not accept connection: {}",
+                    crate::cli::strerror(&e)
+                );
+                thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Probe an idle connection after a minute, then every 10 s, 6 times: a
+/// client whose host went away is noticed within about two minutes even
+/// while its build would still be running.
+fn keepalive(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let fd = s.as_raw_fd();
+    let set = |level: libc::c_int, name: libc::c_int, v: libc::c_int| {
+        // SAFETY: setsockopt on an open socket with a c_int of the right size.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    };
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "netbsd"))]
+    {
+        set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 60);
+        set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, 10);
+        set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 6);
+    }
+}
+
+/// Why a client holding a job was dropped.
+enum Dropped {
+    Lost,
+    Silent(u64),
+    BadStatus(u8),
+}
+
+/// One client: commands in, jobs and statistics out.
+fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Duration>) {
+    keepalive(&s);
+    loop {
+        let mut cmd = [0u8; 1];
+        if !matches!(fill(&mut s, &mut cmd), Ok(Fill::Full)) {
+            return;
+        }
+        match BuildCommand::from_byte(cmd[0]) {
+            Some(BuildCommand::Stats) => {
+                let stats = match &shared.lock().build {
+                    Some(b) => stats(b),
+                    None => return,
+                };
+                if wire::send(&mut s, &stats.to_wire()).is_err() {
+                    return;
+                }
+            }
+            Some(BuildCommand::Get) => {
+                let Some((job, frame)) = next_job(shared) else {
+                    end_session(&mut s);
+                    return;
+                };
+                let started = Instant::now();
+                let result = exchange(&mut s, &frame, timeout);
+                let mut st = shared.lock();
+                if st.shutdown {
+                    return;
+                }
+                match result {
+                    Ok(ok) => {
+                        let ms = started.elapsed().as_millis() as u64;
+                        if let Err(e) = st.build().finish(job, ok, ms) {
+                            st.fatal = Some(e);
+                        }
+                        shared.cond.notify_all();
+                    }
+                    Err(why) => {
+                        let b = st.build();
+                        b.sched.requeue(job);
+                        let name = b.jobs.name_str(job).into_owned();
+                        match why {
+                            Dropped::Lost => eprintln!(
+                                "pbulk-build: Lost client {peer} while it built {name}; the job is handed out again"
+                            ),
+                            Dropped::Silent(secs) => eprintln!(
+                                "pbulk-build: Client {peer} held {name} for {secs} seconds; dropped, the job is handed out again"
+                            ),
+                            Dropped::BadStatus(b) => eprintln!(
+                                "pbulk-build: Invalid status byte 0x{b:02x} from client {peer} for {name}; dropped, the job is handed out again"
+                            ),
+                        }
+                        shared.cond.notify_all();
+                        return;
+                    }
+                }
+            }
+            _ => {
+                eprintln!(
+                    "pbulk-build: Invalid command byte 0x{:02x} from client {peer}; dropped",
+                    cmd[0]
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// The counters `pbulk-build -s` prints.
+fn stats(b: &Build) -> BuildStats {
+    let n = |s: State| b.sched.count(s) as u32;
+    BuildStats {
+        open: n(State::Open),
+        in_processing: n(State::InProcessing),
+        failed: n(State::Failed),
+        prefailed: n(State::Prefailed),
+        indirect_failed: n(State::IndirectFailed),
+        indirect_prefailed: n(State::IndirectPrefailed),
+        done: n(State::Done),
+    }
+}
+
+/// Wait for a ready job and frame it, or `None` when the session is over.
+/// A client asking before the start script is done waits, as in the
+/// reference.
+fn next_job(shared: &Shared) -> Option<(u32, Vec<u8>)> {
+    let mut st = shared.lock();
+    loop {
+        if st.shutdown || st.fatal.is_some() {
+            return None;
+        }
+        if st.started {
+            let b = st.build();
+            if let Some(job) = b.next_job() {
+                let record = b.record(job);
+                if record.len() > MAX_BUILD_INFO {
+                    st.fatal = Some(Error::errx("Build info too long"));
+                    shared.cond.notify_all();
+                    return None;
+                }
+                let frame = wire::encode_u32_frame(&record).expect("length checked");
+                return Some((job, frame));
+            }
+        }
+        st = shared.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// Send the job and wait for its status byte: `D` is success, `F` failure.
+fn exchange(
+    s: &mut TcpStream,
+    frame: &[u8],
+    timeout: Option<Duration>,
+) -> std::result::Result<bool, Dropped> {
+    let io_drop = |e: io::Error| match e.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+            Dropped::Silent(timeout.map_or(0, |t| t.as_secs()))
+        }
+        _ => Dropped::Lost,
+    };
+    wire::send(s, frame).map_err(io_drop)?;
+    let _ = s.set_read_timeout(timeout);
+    let mut status = [0u8; 1];
+    let got = fill(s, &mut status).map_err(io_drop);
+    let _ = s.set_read_timeout(None);
+    if got? != Fill::Full {
+        return Err(Dropped::Lost);
+    }
+    match BuildCommand::from_byte(status[0]) {
+        Some(BuildCommand::Done) => Ok(true),
+        Some(BuildCommand::Failed) => Ok(false),
+        _ => Err(Dropped::BadStatus(status[0])),
+    }
+}
+
+/// A zero length ("finished"), then wait within the grace time for the
+/// client to close first.
+fn end_session(s: &mut TcpStream) {
+    if s.write_all(&0u32.to_be_bytes()).is_err() {
+        return;
+    }
+    let _ = s.set_read_timeout(Some(GRACE));
+    let mut buf = [0u8; 64];
+    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    let _ = s.shutdown(Shutdown::Both);
+}

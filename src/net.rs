@@ -1,0 +1,85 @@
+//! Sockets and start scripts shared by the masters and clients of
+//! pbulk-scan and pbulk-build (c-programs.md §2.8, §4.10, §6.3): the same
+//! address rules, the same messages, one implementation.
+
+use std::ffi::OsStr;
+use std::io::{self, ErrorKind};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command};
+
+use crate::cli::{Error, Result};
+use crate::netaddr;
+
+/// Listen on every address `addr` resolves to; addresses that cannot be
+/// bound are skipped. A bad address is warned about as `prog: warning`.
+/// Rust's listeners are close-on-exec and set SO_REUSEADDR, so a master
+/// started again at once (limited scans run several) can rebind the port.
+pub fn listen(prog: &str, addr: &OsStr) -> Result<Vec<TcpListener>> {
+    let text = addr.to_string_lossy();
+    let targets = netaddr::parse(&text)
+        .and_then(|a| a.resolve())
+        .unwrap_or_else(|warning| {
+            eprintln!("{prog}: {warning}");
+            Vec::new()
+        });
+    let listeners: Vec<TcpListener> = targets
+        .into_iter()
+        .filter_map(|t| TcpListener::bind(t).ok())
+        .collect();
+    if listeners.is_empty() {
+        return Err(Error::errx(format!(
+            "Could not create listen socket for {text}"
+        )));
+    }
+    Ok(listeners)
+}
+
+/// Connect to the first address of `addr` that accepts, like the original.
+pub fn connect(prog: &str, addr: &OsStr) -> Result<TcpStream> {
+    let text = addr.to_string_lossy();
+    let targets = match netaddr::parse(&text).and_then(|a| a.resolve()) {
+        Ok(t) => t,
+        Err(warning) => {
+            eprintln!("{prog}: {warning}");
+            return Err(Error::errx(format!(
+                "Could not create connection to {text}"
+            )));
+        }
+    };
+    let mut last = io::Error::from(ErrorKind::AddrNotAvailable);
+    for t in targets {
+        match TcpStream::connect(t) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(Error::err(
+        format_args!("Could not create connection to {text}"),
+        &last,
+    ))
+}
+
+/// Start a master's `-I` script (looked up in PATH, no arguments). The
+/// original's child exits 255 when exec fails, which the master reports as
+/// a failed script; that stays so.
+pub fn start_script(script: &OsStr) -> Result<Child> {
+    match Command::new(script).spawn() {
+        Ok(c) => Ok(c),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => {
+            Err(Error::errx("Start script failed"))
+        }
+        Err(e) => Err(Error::err("Could not fork start script", &e)),
+    }
+}
+
+/// Poll a running start script: `Ok(true)` once it exited with status 0.
+pub fn script_finished(child: &mut Child) -> Result<bool> {
+    match child
+        .try_wait()
+        .map_err(|e| Error::err("Could not wait for child", &e))?
+    {
+        None => Ok(false),
+        Some(status) if status.success() => Ok(true),
+        Some(_) => Err(Error::errx("Start script failed")),
+    }
+}
