@@ -8,7 +8,7 @@
 #   make demo                 a whole bulk build of the example tree
 #   make test                 the whole test suite
 #   make bench                the benchmarks on ../shared/data
-#   make fuzz                 the libFuzzer targets (nightly), FUZZ_SECONDS each
+#   make fuzz                 the libFuzzer targets (cargo-fuzz), FUZZ_SECONDS each
 
 PREFIX ?= /usr/pbulk
 DESTDIR ?=
@@ -62,12 +62,14 @@ test: deps all
 bench: all
 	$(CARGO) bench --workspace
 
-# libFuzzer targets need nightly and cargo-fuzz; fuzz-stable runs the bounded
+# libFuzzer targets need cargo-fuzz (cargo install cargo-fuzz) and the
+# nightly-only sanitizer flags: RUSTC_BOOTSTRAP lets the one stable
+# toolchain of a build host accept them. fuzz-stable runs the bounded
 # random-input tests on the stable toolchain.
 FUZZ_SECONDS ?= 60
 fuzz:
-	cd fuzz && $(CARGO) +nightly fuzz run resolve -- -max_total_time=$(FUZZ_SECONDS)
-	cd fuzz && $(CARGO) +nightly fuzz run pattern -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O resolve -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O pattern -- -max_total_time=$(FUZZ_SECONDS)
 
 fuzz-stable:
 	$(CARGO) test --release -p pbulk --test resolve_fuzz

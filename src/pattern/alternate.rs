@@ -91,8 +91,17 @@ pub(super) fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
     let g = split(pattern).ok_or_else(|| MatchError::MalformedAlternate(pattern.to_vec()))?;
     let mut buf = [0u8; ALT_MAX];
     let mut found = false;
+    // Matching is a pure function of the expanded text, so an alternative
+    // that expands as an earlier one did (`{,,}`, or one cut to the same
+    // buffer) need not be matched again; without this, repeated groups
+    // multiply the work for nothing.
+    let mut tried: Vec<Vec<u8>> = Vec::new();
     for alt in g.alternatives() {
         let n = g.join(alt, &mut buf);
+        if tried.iter().any(|t| t[..] == buf[..n]) {
+            continue;
+        }
+        tried.push(buf[..n].to_vec());
         found |= match_c(&buf[..n], name)?;
     }
     Ok(found)

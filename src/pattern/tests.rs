@@ -167,3 +167,16 @@ fn prefixes() {
     assert_eq!(quick_prefix(b"f.o"), b"f");
     assert_eq!(quick_prefix(b"{f"), b"");
 }
+
+#[test]
+fn repeated_brace_groups_expand_once_per_distinct_text() {
+    // 3^30 expansions if every alternative were matched again; the groups
+    // found by the fuzzer were of this shape.
+    let many = "{,,}".repeat(30);
+    let hit = format!("{many}foo-{{1,2}}.0");
+    assert!(pkg_match(hit.as_bytes(), b"foo-2.0").unwrap());
+    assert!(!pkg_match(hit.as_bytes(), b"foo-3.0").unwrap());
+    let ranged = format!("{many}{{foo,bar}}>=1.5");
+    assert!(pkg_match(ranged.as_bytes(), b"bar-1.6").unwrap());
+    assert!(!pkg_match(ranged.as_bytes(), b"bar-1.4").unwrap());
+}
