@@ -212,7 +212,7 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
                 }
             }
             Some(BuildCommand::Get) => {
-                let Some((job, frame)) = next_job(shared) else {
+                let Some((job, frame)) = next_job(shared, &s) else {
                     end_session(&mut s);
                     return;
                 };
@@ -275,16 +275,34 @@ fn stats(b: &Build) -> BuildStats {
     }
 }
 
-/// Wait for a ready job and frame it, or `None` when the session is over.
-/// A client asking before the start script is done waits, as in the
-/// reference.
-fn next_job(shared: &Shared) -> Option<(u32, Vec<u8>)> {
+/// Whether the client closed its end while it waited for a job: such a
+/// client is not handed the job (and counted as building it) at all.
+fn gone(s: &TcpStream) -> bool {
+    if s.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let mut b = [0u8; 1];
+    let closed = match s.peek(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != ErrorKind::WouldBlock,
+    };
+    closed || s.set_nonblocking(false).is_err()
+}
+
+/// Wait for a ready job and frame it, or `None` when the session is over
+/// or the client left while waiting. A client asking before the start
+/// script is done waits, as in the reference.
+fn next_job(shared: &Shared, s: &TcpStream) -> Option<(u32, Vec<u8>)> {
     let mut st = shared.lock();
     loop {
         if st.shutdown || st.fatal.is_some() {
             return None;
         }
-        if st.started {
+        if st.started && st.build().sched.has_job() {
+            if gone(s) {
+                return None;
+            }
             let b = st.build();
             if let Some(job) = b.next_job() {
                 let record = b.record(job);
