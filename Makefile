@@ -64,12 +64,15 @@ bench: all
 
 # libFuzzer targets need cargo-fuzz (cargo install cargo-fuzz) and the
 # nightly-only sanitizer flags: RUSTC_BOOTSTRAP lets the one stable
-# toolchain of a build host accept them. fuzz-stable runs the bounded
+# toolchain of a build host accept them. Brace alternates expand to the
+# product of their groups, in the original as here, so the pattern inputs
+# are kept to 64 bytes (a dozen groups), or the fuzzer spends its time on
+# one input of a million expansions. fuzz-stable runs the bounded
 # random-input tests on the stable toolchain.
 FUZZ_SECONDS ?= 60
 fuzz:
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O resolve -- -max_total_time=$(FUZZ_SECONDS)
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O pattern -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O pattern -- -max_total_time=$(FUZZ_SECONDS) -max_len=64
 
 fuzz-stable:
 	$(CARGO) test --release -p pbulk --test resolve_fuzz

@@ -4,7 +4,9 @@
 //! matcher again, so the result of one alternative can be another pattern
 //! form or contain further braces.
 
-use super::{match_c, MatchError};
+use std::collections::HashSet;
+
+use super::{match_c, quick_match, MatchError};
 
 /// The reference builds each alternative in a `PATH_MAX` buffer (1024 on
 /// NetBSD and illumos, where pbulk comes from) and cuts what does not fit.
@@ -86,23 +88,44 @@ fn split(pattern: &[u8]) -> Option<Group<'_>> {
     None
 }
 
+/// Expanded texts remembered per match; beyond this the remaining ones are
+/// matched without being remembered (the result is the same, only slower).
+const MEMO_LIMIT: usize = 1 << 16;
+
 /// Match `name` against a pattern containing `{`.
 pub(super) fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
+    expand_match(pattern, name, &mut HashSet::new())
+}
+
+/// Matching is a pure function of the expanded text, and the whole result
+/// is the OR of every expansion's (an error ends it at once), so a text
+/// already matched anywhere in this walk need not be matched again:
+/// `{,x}{,x}` gives `x` twice. Without this, repeated groups multiply the
+/// work for nothing (the pattern fuzzer found such patterns taking
+/// minutes).
+fn expand_match(
+    pattern: &[u8],
+    name: &[u8],
+    seen: &mut HashSet<Vec<u8>>,
+) -> Result<bool, MatchError> {
     let g = split(pattern).ok_or_else(|| MatchError::MalformedAlternate(pattern.to_vec()))?;
     let mut buf = [0u8; ALT_MAX];
     let mut found = false;
-    // Matching is a pure function of the expanded text, so an alternative
-    // that expands as an earlier one did (`{,,}`, or one cut to the same
-    // buffer) need not be matched again; without this, repeated groups
-    // multiply the work for nothing.
-    let mut tried: Vec<Vec<u8>> = Vec::new();
     for alt in g.alternatives() {
         let n = g.join(alt, &mut buf);
-        if tried.iter().any(|t| t[..] == buf[..n]) {
+        let text = &buf[..n];
+        if seen.contains(text) {
             continue;
         }
-        tried.push(buf[..n].to_vec());
-        found |= match_c(&buf[..n], name)?;
+        if seen.len() < MEMO_LIMIT {
+            seen.insert(text.to_vec());
+        }
+        found |= if memchr::memchr(b'{', text).is_some() {
+            // What match_c does with a pattern of alternates.
+            quick_match(text, name) && expand_match(text, name, seen)?
+        } else {
+            match_c(text, name)?
+        };
     }
     Ok(found)
 }

@@ -180,3 +180,12 @@ fn repeated_brace_groups_expand_once_per_distinct_text() {
     assert!(pkg_match(ranged.as_bytes(), b"bar-1.6").unwrap());
     assert!(!pkg_match(ranged.as_bytes(), b"bar-1.4").unwrap());
 }
+
+#[test]
+fn expansions_met_again_in_other_branches_are_matched_once() {
+    // 2^40 expansions, but only 41 distinct texts per level.
+    let pat = format!("{}-1.0", "{,x}".repeat(40));
+    assert!(pkg_match(pat.as_bytes(), b"xxxxx-1.0").unwrap());
+    assert!(!pkg_match(pat.as_bytes(), b"y-1.0").unwrap());
+    assert!(pkg_match(pat.as_bytes(), b"-1.0").unwrap());
+}
