@@ -232,7 +232,7 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
                     }
                     Err(why) => {
                         let b = st.build();
-                        b.sched.requeue(job);
+                        b.lost(job);
                         let name = b.jobs.name_str(job).into_owned();
                         match why {
                             Dropped::Lost => eprintln!(

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod master;
 pub mod runner;
 pub mod sched;
+pub mod status;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -161,6 +162,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
             runner::run(&script, o.slots, &mut build)?;
         }
     }
+    if let Err(e) = build.status.done(&build.jobs, &build.sched) {
+        crate::cli::report("pbulk-build", &e);
+    }
     if let Some(report) = &o.report {
         logs::write_report(report, &build.jobs, &build.sched, &build.depth)?;
     }
@@ -174,10 +178,20 @@ pub struct Build {
     pub depth: Vec<u64>,
     logs: Logs,
     progress: Progress,
+    status: status::Status,
     history: Option<History>,
 }
 
 impl Build {
+    /// A build handed out but never answered (its client went away): the
+    /// job waits again.
+    fn lost(&mut self, job: u32) {
+        self.sched.requeue(job);
+        if let Err(e) = self.status.ended(job, false, &self.jobs, &self.sched) {
+            crate::cli::report("pbulk-build", &e);
+        }
+    }
+
     fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
@@ -205,6 +219,7 @@ impl Build {
             depth,
             logs,
             progress,
+            status: status::Status::from_env(),
             history,
         })
     }
@@ -236,8 +251,13 @@ impl runner::Driver for Build {
         let job = self.sched.next_job()?;
         let name = self.jobs.name_str(job);
         let (done, total) = (self.sched.progress(), self.sched.len());
+        self.status.clear_line();
         self.progress
             .line(done, total, format_args!("Starting build of  {name}"));
+        if let Err(e) = self.status.started(job, &self.jobs, &self.sched) {
+            // Progress is no reason to stop a build.
+            crate::cli::report("pbulk-build", &e);
+        }
         Some(job)
     }
 
@@ -265,8 +285,12 @@ impl runner::Driver for Build {
         } else {
             "Failed to build   "
         };
+        self.status.clear_line();
         self.progress
             .line(done, total, format_args!("{msg} {name}"));
+        if let Err(e) = self.status.ended(job, true, &self.jobs, &self.sched) {
+            crate::cli::report("pbulk-build", &e);
+        }
         Ok(())
     }
 }

@@ -146,6 +146,11 @@ fn spawn_status(argv: &[String], cfg: &Config) -> Result<i32> {
     let mut cmd = Command::new(prog);
     cmd.args(args);
     config::child_env(&mut cmd, cfg);
+    // Our pbulk-build keeps a progress snapshot there; another ignores it.
+    cmd.env(
+        crate::build::status::STATUS_FILE_ENV,
+        cfg.loc().join("status.json"),
+    );
     match cmd.status() {
         Ok(st) => Ok(sh_status(st)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
