@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -527,4 +528,46 @@ fn report_through_a_symlink_and_logs_that_are_not_files() {
         text(&out.stderr),
         "pbulk-build: Input is not regular file\n"
     );
+}
+
+#[test]
+fn a_group_kill_of_pbulk_build_takes_its_builds_along() {
+    // As with the original, whose scripts share its process group: SIGKILL
+    // to pbulk-build's group must leave no build running (a restart would
+    // build beside it in the same prefix).
+    let t = Tree::new(&wide(3), "none");
+    t.script(
+        "hang.sh",
+        "#!/bin/sh\nIFS= read -r l\ncase \"$l\" in *root*) exit 0;; esac\n\
+         sleep 30 & echo $! >> sleepers\nwait\n",
+    );
+    let mut child = Command::new(bin("pbulk-build"))
+        .args(["-j", "2", "-b", "hang.sh", "presolve", "s", "e"])
+        .current_dir(t.dir.path())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.read("sleepers").lines().count() < 2 {
+        assert!(Instant::now() < deadline, "builds did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::killpg(pgid, nix::sys::signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    for pid in t.read("sleepers").lines() {
+        let gone = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.is_empty() || stat.rsplit(')').next().is_some_and(|r| r.starts_with(" Z"))
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone() {
+            assert!(
+                Instant::now() < deadline,
+                "sleep {pid} survived the group kill"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert_eq!(t.read("s"), "root-1\n");
 }

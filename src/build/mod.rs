@@ -10,6 +10,7 @@ pub mod client;
 pub mod graph;
 pub mod history;
 pub mod jobs;
+pub mod keeper;
 pub mod logs;
 pub mod master;
 pub mod runner;
@@ -121,6 +122,9 @@ fn parse(args: Vec<OsString>) -> Result<Opts> {
 }
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
+    if keeper::requested() {
+        keeper::keep();
+    }
     if crate::cli::wants_help(&args) && args.len() == 1 {
         print!("{HELP}\n{USAGE}");
         return Ok(0);

@@ -4,8 +4,9 @@
 //! the `-b` path, no arguments, the record on stdin, environment, working
 //! directory, stdout and stderr inherited, SIGPIPE at its default. A script
 //! that stops reading early (EPIPE) is judged by its exit status alone.
-//! Each script runs in its own process group so that an interrupted build
-//! can stop everything the script started.
+//! The scripts run in the process group of a [`Keeper`], so that an
+//! interrupted build can stop everything they started, and a killed
+//! pbulk-build leaves none of it running.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -20,6 +21,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use super::keeper::Keeper;
 use crate::cli::{Error, Result};
 
 /// How to start the build script.
@@ -47,13 +49,30 @@ impl Script {
 
     /// Start the script with `record` on its stdin; the outcome arrives on
     /// `done` as `(job, succeeded, milliseconds)`.
-    fn start(&self, job: u32, record: Vec<u8>, done: mpsc::Sender<Event>) -> Result<Pid> {
+    /// The script joins process group `group` (the keeper's), or leads
+    /// a new one; the group it is in is returned.
+    fn start(
+        &self,
+        job: u32,
+        record: Vec<u8>,
+        group: Option<Pid>,
+        done: mpsc::Sender<Event>,
+    ) -> Result<Pid> {
         let started = Instant::now();
-        let spawned = Command::new(&self.path)
-            .arg0(&self.argv0)
-            .stdin(Stdio::piped())
-            .process_group(0)
-            .spawn();
+        let spawn = |pgid: i32| {
+            Command::new(&self.path)
+                .arg0(&self.argv0)
+                .stdin(Stdio::piped())
+                .process_group(pgid)
+                .spawn()
+        };
+        let mut group = group;
+        let mut spawned = spawn(group.map_or(0, Pid::as_raw));
+        if group.is_some() && matches!(&spawned, Err(e) if e.raw_os_error() == Some(libc::EPERM)) {
+            // The keeper is gone: a group of its own, unkept.
+            group = None;
+            spawned = spawn(0);
+        }
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) if exec_failure(&e) => {
@@ -68,12 +87,13 @@ impl Script {
             Err(e) => return Err(Error::err("Failed to create child", &e)),
         };
         let pid = Pid::from_raw(child.id() as i32);
+        let pgid = group.unwrap_or(pid);
         std::thread::spawn(move || {
             let ok = feed_and_wait(&mut child, &record);
             let ms = started.elapsed().as_millis() as u64;
             let _ = done.send(Event::Finished { job, ok, ms });
         });
-        Ok(pid)
+        Ok(pgid)
     }
 }
 
@@ -153,11 +173,14 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
             }
         }
     });
+    // Dropped at the end of the run, which sends the keeper away.
+    let keeper = Keeper::start();
+    let group = keeper.as_ref().map(Keeper::group);
     let mut running: HashMap<u32, Pid> = HashMap::new();
     let result = 'run: loop {
         while running.len() < slots.max(1) {
             let Some(job) = driver.next_job() else { break };
-            match script.start(job, driver.record(job), tx.clone()) {
+            match script.start(job, driver.record(job), group, tx.clone()) {
                 Ok(pid) => running.insert(job, pid),
                 Err(e) => break 'run Err(e),
             };
@@ -195,11 +218,13 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
 /// (SIGKILL after a grace period); their results are dropped.
 fn stop_all(running: &mut HashMap<u32, Pid>, sig: i32, rx: &mpsc::Receiver<Event>) {
     let sig = Signal::try_from(sig).unwrap_or(Signal::SIGTERM);
-    let live: Vec<Pid> = running
+    let mut live: Vec<Pid> = running
         .values()
         .copied()
         .filter(|p| p.as_raw() > 0)
         .collect();
+    live.sort_by_key(|p| p.as_raw());
+    live.dedup();
     let mut left = running.len();
     running.clear();
     for &pid in &live {
