@@ -53,6 +53,22 @@ fn builds_mails_and_uploads_the_report() {
         .output()
         .unwrap();
     assert_eq!(unbz.stdout, report, "report.bz2 holds the report");
+    // The mode of a plain create, like the report beside it (the rsync
+    // publishes it), and no temporary left behind.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |f: &str| {
+        std::fs::metadata(meta.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("report.bz2"), mode("report"));
+    assert!(std::fs::read_dir(&meta).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')));
     let txt = std::fs::read_to_string(meta.join("report.txt")).unwrap();
     assert!(
         txt.contains("devel/a                                    1 x@example.org"),

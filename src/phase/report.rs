@@ -186,17 +186,16 @@ pub fn run(cfg: &Config) -> Result<i32> {
     Tool::from_config(cfg, "report_script").run(cfg, &[os(&loc)], None, Input::Inherit, None)?;
 
     let bz = loc.join("report.bz2");
-    let tmp = tempfile::Builder::new()
-        .prefix(".report.bz2.")
-        .tempfile_in(&loc)
-        .map_err(|e| {
-            Error::err(
-                format_args!("cannot create a temporary file in {}", loc.display()),
-                &e,
-            )
-        })?;
-    let f = tmp
-        .reopen()
+    // Replaced whole, with a plain file's mode, synced, as every meta file.
+    let mut pending = crate::fsutil::PendingFile::create(&bz).map_err(|e| {
+        Error::err(
+            format_args!("cannot create a temporary file in {}", loc.display()),
+            &e,
+        )
+    })?;
+    let f = pending
+        .file()
+        .try_clone()
         .map_err(|e| Error::err("cannot reopen the temporary file", &e))?;
     Tool::from_config(cfg, "bzip2").run(
         cfg,
@@ -205,8 +204,9 @@ pub fn run(cfg: &Config) -> Result<i32> {
         Input::Inherit,
         Some(f),
     )?;
-    tmp.persist(&bz)
-        .map_err(|e| Error::err(format_args!("cannot write {}", bz.display()), &e.error))?;
+    pending
+        .commit()
+        .map_err(|e| Error::err(format_args!("cannot write {}", bz.display()), &e))?;
 
     let html = Tool::from_config(cfg, "report_html_script");
     html.run(cfg, &[os(&loc), os(&bulklog)], None, Input::Inherit, None)?;
