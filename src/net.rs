@@ -83,3 +83,64 @@ pub fn script_finished(child: &mut Child) -> Result<bool> {
         Some(_) => Err(Error::errx("Start script failed")),
     }
 }
+
+/// How long clients get to close their end after a master ends their
+/// session, so that the TIME_WAIT state stays with them.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A number of seconds from the environment variable `name` (0: no limit),
+/// or `default` when it is unset.
+pub fn env_seconds(
+    name: &str,
+    default: Option<std::time::Duration>,
+) -> Result<Option<std::time::Duration>> {
+    let Some(v) = std::env::var_os(name) else {
+        return Ok(default);
+    };
+    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
+        Some(0) => Ok(None),
+        Some(n) => Ok(Some(std::time::Duration::from_secs(n))),
+        None => Err(Error::errx(format!(
+            "{name} must be a number of seconds, not `{}`",
+            v.to_string_lossy()
+        ))),
+    }
+}
+
+/// Accept connections on `l` in a thread of its own, for ever, and serve
+/// each in a thread of its own.
+pub fn accept_each<F>(l: TcpListener, prog: &'static str, serve: F)
+where
+    F: Fn(TcpStream, std::net::SocketAddr) + Send + Sync + 'static,
+{
+    let serve = std::sync::Arc::new(serve);
+    std::thread::spawn(move || loop {
+        match l.accept() {
+            Ok((s, peer)) => {
+                let serve = std::sync::Arc::clone(&serve);
+                std::thread::spawn(move || serve(s, peer));
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                eprintln!(
+                    "{prog}: Could not accept connection: {}",
+                    crate::cli::strerror(&e)
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    });
+}
+
+/// Send the frame that ends a client's session, then wait (within
+/// [`GRACE`]) for the client to close first.
+pub fn end_session(s: &mut TcpStream, frame: &[u8]) {
+    use std::io::{Read, Write};
+    if s.write_all(frame).is_err() {
+        return;
+    }
+    let _ = s.set_read_timeout(Some(GRACE));
+    let mut buf = [0u8; 64];
+    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    let _ = s.shutdown(std::net::Shutdown::Both);
+}

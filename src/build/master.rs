@@ -18,10 +18,9 @@
 //! instead of repeatedly until the peer closes.
 
 use std::ffi::OsStr;
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::runner::Driver;
@@ -33,8 +32,6 @@ use crate::wire::{self, fill, BuildCommand, BuildStats, Fill, MAX_BUILD_INFO};
 
 /// Environment variable: seconds a client may hold one job.
 pub const CLIENT_TIMEOUT_ENV: &str = "PBULK_BUILD_CLIENT_TIMEOUT";
-/// How long clients get to close their end after the session ends.
-const GRACE: Duration = Duration::from_secs(1);
 
 struct Session {
     /// Taken back by the main thread when the session is over.
@@ -67,24 +64,10 @@ impl Shared {
     }
 }
 
-fn client_timeout() -> Result<Option<Duration>> {
-    let Some(v) = std::env::var_os(CLIENT_TIMEOUT_ENV) else {
-        return Ok(None);
-    };
-    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(0) => Ok(None),
-        Some(n) => Ok(Some(Duration::from_secs(n))),
-        None => Err(Error::errx(format!(
-            "{CLIENT_TIMEOUT_ENV} must be a number of seconds, not `{}`",
-            v.to_string_lossy()
-        ))),
-    }
-}
-
 /// Serve the build to clients until it is over; the build is handed back
 /// for the report.
 pub fn run(build: Build, addr: &OsStr, start: Option<&OsStr>) -> Result<Build> {
-    let timeout = client_timeout()?;
+    let timeout = net::env_seconds(CLIENT_TIMEOUT_ENV, None)?;
     let listeners = net::listen("pbulk-build", addr)?;
     let mut script = start.map(net::start_script).transpose()?;
     let shared = Arc::new(Shared {
@@ -99,7 +82,12 @@ pub fn run(build: Build, addr: &OsStr, start: Option<&OsStr>) -> Result<Build> {
     });
     for l in listeners {
         let shared = Arc::clone(&shared);
-        thread::spawn(move || accept_loop(&l, &shared, timeout));
+        net::accept_each(l, "pbulk-build", move |s, peer| {
+            shared.lock().peers += 1;
+            serve(&shared, s, peer, timeout);
+            shared.lock().peers -= 1;
+            shared.cond.notify_all();
+        });
     }
     let mut st = shared.lock();
     let mut shutdown_at = None;
@@ -120,7 +108,7 @@ pub fn run(build: Build, addr: &OsStr, start: Option<&OsStr>) -> Result<Build> {
             shared.cond.notify_all();
         }
         if let Some(t) = shutdown_at {
-            if st.peers == 0 || t.elapsed() >= GRACE {
+            if st.peers == 0 || t.elapsed() >= net::GRACE {
                 break;
             }
         }
@@ -133,30 +121,6 @@ pub fn run(build: Build, addr: &OsStr, start: Option<&OsStr>) -> Result<Build> {
     // Connection threads left now only wait for their clients to close;
     // they find the session over and the build gone.
     Ok(st.build.take().expect("taken once"))
-}
-
-fn accept_loop(l: &TcpListener, shared: &Arc<Shared>, timeout: Option<Duration>) {
-    loop {
-        match l.accept() {
-            Ok((s, peer)) => {
-                shared.lock().peers += 1;
-                let shared = Arc::clone(shared);
-                thread::spawn(move || {
-                    serve(&shared, s, peer, timeout);
-                    shared.lock().peers -= 1;
-                    shared.cond.notify_all();
-                });
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => {
-                eprintln!(
-                    "pbulk-build: Could not accept connection: {}",
-                    crate::cli::strerror(&e)
-                );
-                thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
 }
 
 /// Probe an idle connection after a minute, then every 10 s, 6 times: a
@@ -213,7 +177,7 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
             }
             Some(BuildCommand::Get) => {
                 let Some((job, frame)) = next_job(shared, &s) else {
-                    end_session(&mut s);
+                    net::end_session(&mut s, &0u32.to_be_bytes());
                     return;
                 };
                 let started = Instant::now();
@@ -344,16 +308,4 @@ fn exchange(
         Some(BuildCommand::Failed) => Ok(false),
         _ => Err(Dropped::BadStatus(status[0])),
     }
-}
-
-/// A zero length ("finished"), then wait within the grace time for the
-/// client to close first.
-fn end_session(s: &mut TcpStream) {
-    if s.write_all(&0u32.to_be_bytes()).is_err() {
-        return;
-    }
-    let _ = s.set_read_timeout(Some(GRACE));
-    let mut buf = [0u8; 64];
-    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-    let _ = s.shutdown(Shutdown::Both);
 }

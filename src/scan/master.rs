@@ -14,10 +14,9 @@
 
 use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::child::{Stop, Watch};
@@ -35,9 +34,6 @@ pub const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 7200;
 /// Longest scan output accepted from a client. The largest real
 /// `pbulk-index` outputs are a few hundred KiB.
 pub const MAX_OUTPUT: usize = 1 << 30;
-/// How long clients get to close their end after `00 00` (so the
-/// TIME_WAIT state stays with them, as the original intends).
-const GRACE: Duration = Duration::from_secs(1);
 
 struct State {
     q: JobQueue,
@@ -62,20 +58,6 @@ impl Shared {
     }
 }
 
-fn client_timeout() -> Result<Option<Duration>> {
-    let Some(v) = std::env::var_os(CLIENT_TIMEOUT_ENV) else {
-        return Ok(Some(Duration::from_secs(DEFAULT_CLIENT_TIMEOUT_SECS)));
-    };
-    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(0) => Ok(None),
-        Some(n) => Ok(Some(Duration::from_secs(n))),
-        None => Err(Error::errx(format!(
-            "{CLIENT_TIMEOUT_ENV} must be a number of seconds, not `{}`",
-            v.to_string_lossy()
-        ))),
-    }
-}
-
 /// Serve the queue to clients until every job is done, writing finished
 /// jobs to `writer` on the way; then finish the output as a local scan
 /// does. `Ok(false)`: a stop signal came at the last moment, the output
@@ -87,7 +69,10 @@ pub fn run(
     output: &Path,
     watch: &Watch,
 ) -> Result<bool> {
-    let timeout = client_timeout()?;
+    let timeout = net::env_seconds(
+        CLIENT_TIMEOUT_ENV,
+        Some(Duration::from_secs(DEFAULT_CLIENT_TIMEOUT_SECS)),
+    )?;
     let listeners = net::listen("pbulk-scan", addr)?;
     let mut writer = Writer::create(output)?;
     let mut script = start.map(net::start_script).transpose()?;
@@ -103,7 +88,12 @@ pub fn run(
     });
     for l in listeners {
         let shared = Arc::clone(&shared);
-        thread::spawn(move || accept_loop(&l, &shared, timeout));
+        net::accept_each(l, "pbulk-scan", move |s, peer| {
+            shared.lock().peers += 1;
+            serve(&shared, s, peer, timeout);
+            shared.lock().peers -= 1;
+            shared.cond.notify_all();
+        });
     }
     let mut st = shared.lock();
     let mut shutdown_at = None;
@@ -128,7 +118,7 @@ pub fn run(
             shared.cond.notify_all();
         }
         if let Some(t) = shutdown_at {
-            if st.peers == 0 || t.elapsed() >= GRACE {
+            if st.peers == 0 || t.elapsed() >= net::GRACE {
                 break;
             }
         }
@@ -142,30 +132,6 @@ pub fn run(
     let q = &mut st.q;
     q.progress().finished(q.done(), q.len());
     writer.finish(q, || watch.stopped().is_none())
-}
-
-fn accept_loop(l: &TcpListener, shared: &Arc<Shared>, timeout: Option<Duration>) {
-    loop {
-        match l.accept() {
-            Ok((s, peer)) => {
-                shared.lock().peers += 1;
-                let shared = Arc::clone(shared);
-                thread::spawn(move || {
-                    serve(&shared, s, peer, timeout);
-                    shared.lock().peers -= 1;
-                    shared.cond.notify_all();
-                });
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => {
-                eprintln!(
-                    "pbulk-scan: Could not accept connection: {}",
-                    crate::cli::strerror(&e)
-                );
-                thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
 }
 
 /// What went wrong with a client holding a job; it is dropped either way.
@@ -184,7 +150,7 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
     let _ = s.set_write_timeout(timeout);
     loop {
         let Some((i, loc)) = next_job(shared) else {
-            end_session(&mut s);
+            net::end_session(&mut s, &END_OF_SCAN);
             return;
         };
         let Some(frame) = encode_location(&loc) else {
@@ -270,15 +236,4 @@ fn exchange(
         return Err(Dropped::Invalid);
     }
     Ok(Some(out))
-}
-
-/// `00 00`, then wait (within the grace time) for the client to close first.
-fn end_session(s: &mut TcpStream) {
-    if s.write_all(&END_OF_SCAN).is_err() {
-        return;
-    }
-    let _ = s.set_read_timeout(Some(GRACE));
-    let mut buf = [0u8; 64];
-    while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-    let _ = s.shutdown(Shutdown::Both);
 }
