@@ -164,6 +164,8 @@ fn killed_client_loses_nothing() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let m = Proc::spawn(t.cmd(&["-m", &addr]).arg(&t.root).arg(t.path("out")));
+    // A client connects once: the master must be listening first.
+    wait_listening(port);
     // The first client enumerates the tree, then gets the slow package.
     let first = Proc::spawn(t.cmd(&["-c", &addr]).arg(&t.root));
     wait_for("the first client to scan cat/slow", || {

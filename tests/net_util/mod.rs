@@ -119,3 +119,20 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Wait until something listens on TCP `port` of this machine, without
+/// connecting (a master would take a connection for a client).
+pub fn wait_listening(port: u16) {
+    let hex = format!(":{port:04X} ");
+    let listening = || {
+        ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|t| {
+                t.lines().skip(1).any(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    cols.len() > 3 && format!("{} ", cols[1]).ends_with(&hex) && cols[3] == "0A"
+                })
+            })
+        })
+    };
+    wait_for(&format!("a listener on port {port}"), listening);
+}
