@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 /// Replace `path` with `data`: write a temporary file beside it, fsync it,
@@ -20,60 +21,64 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let resolved;
-    let path = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
-            Ok(target) => {
-                resolved = target;
-                resolved.as_path()
-            }
-            // A dangling link: create its target through it.
-            Err(_) => return write_in_place(path, fill),
-        },
-        _ => path,
-    };
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return write_in_place(path, fill);
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("tmp")
-        ))
-        .tempfile_in(dir)?;
+    let mut out = PendingFile::create(path)?;
     {
-        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        let mut w = io::BufWriter::new(out.file());
         fill(&mut w)?;
         w.flush()?;
     }
-    // Keep the mode a plain create would give (tempfile makes 0600).
-    set_default_mode(tmp.as_file())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
+    out.commit()
 }
 
-fn write_in_place(
-    path: &Path,
-    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
-) -> io::Result<()> {
-    let mut f = File::create(path)?;
-    let mut w = io::BufWriter::new(&mut f);
-    fill(&mut w)?;
-    w.flush()
+/// The temporary name of the `n`th output for `base` by process `pid`:
+/// hidden, and naming its writer, so that one left by a killed writer can
+/// be told from one being written.
+fn temp_name(base: &str, pid: u32, n: u32) -> String {
+    format!(".{base}.{pid}.{n}")
 }
 
-fn set_default_mode(f: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let umask = current_umask();
-    f.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask))
+/// Remove the temporary outputs in `dir` whose writer is gone (killed
+/// before it could rename or remove them); returns how many. A writer
+/// holds a lock on its file until it is renamed, so a file of this naming
+/// that nobody holds locked is a dead writer's (process ids alone would not
+/// tell: they are reused within minutes where pid_max is 32768). Every
+/// other file is left alone.
+pub fn remove_stale_temporaries(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let own = std::process::id();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str().and_then(|n| n.strip_prefix('.')) else {
+            continue;
+        };
+        let mut parts = name.rsplitn(3, '.');
+        let (Some(n), Some(pid), Some(base)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if base.is_empty() || n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || pid == own {
+            continue;
+        }
+        if !e.file_type()?.is_file() {
+            continue;
+        }
+        let Ok(f) = File::open(e.path()) else {
+            continue;
+        };
+        // SAFETY: flock on a descriptor owned here; closing it unlocks.
+        let free = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if free {
+            std::fs::remove_file(e.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
-fn current_umask() -> u32 {
+pub fn current_umask() -> u32 {
     // umask can only be read by setting it; restore at once.
     let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     nix::sys::stat::umask(old);
@@ -144,7 +149,7 @@ impl PendingFile {
         let base = target.file_name().and_then(|n| n.to_str()).unwrap_or("tmp");
         let mut n = 0;
         loop {
-            let tmp = dir.join(format!(".{base}.{}.{n}", std::process::id()));
+            let tmp = dir.join(temp_name(base, std::process::id(), n));
             match OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -153,6 +158,12 @@ impl PendingFile {
                 .open(&tmp)
             {
                 Ok(file) => {
+                    // Held while the output is written, so that a tidy-up
+                    // can tell a live writer's file from a killed one's.
+                    // SAFETY: flock on a descriptor this function owns.
+                    unsafe {
+                        libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB);
+                    }
                     return match tempfile::TempPath::try_from_path(&tmp) {
                         Ok(t) => Ok(PendingFile {
                             file,
@@ -179,13 +190,22 @@ impl PendingFile {
     /// give, fsync, rename, fsync the directory. Dropping a pending file
     /// instead removes the temporary file and leaves the target alone.
     pub fn commit(self) -> io::Result<()> {
+        let mode = 0o666 & !current_umask();
+        self.commit_with_mode(mode)
+    }
+
+    /// [`PendingFile::commit`] with the given permission bits.
+    pub fn commit_with_mode(self, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
         let Some((tmp, target)) = self.tmp else {
             return Ok(());
         };
-        set_default_mode(&self.file)?;
+        self.file
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
         self.file.sync_all()?;
-        drop(self.file);
+        // Renamed while still open, hence still locked.
         tmp.persist(&target).map_err(|e| e.error)?;
+        drop(self.file);
         match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => sync_dir(d),
             _ => sync_dir(Path::new(".")),
@@ -220,6 +240,35 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn only_temporaries_nobody_writes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // A live writer's output, locked until committed.
+        let target = dir.path().join("report");
+        let mut live = PendingFile::create(&target).unwrap();
+        live.file().write_all(b"new").unwrap();
+        let others = [
+            ".report.4242.0",
+            ".pkg_summary.gz.17.12",
+            ".hidden",
+            ".a.b",
+            "report.1.0",
+        ];
+        for n in others {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        // The two of a killed writer go; the live one and the rest stay.
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 2);
+        live.commit().unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".a.b", ".hidden", "report", "report.1.0"]);
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
     }
 

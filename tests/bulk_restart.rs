@@ -23,10 +23,10 @@
 //! really hit is read from the program's stdout and printed with the
 //! delay, so the output shows the spread; every phase must have been hit.
 //!
-//! Tolerated leftovers, printed at the end: temporary files of the atomic
-//! writes (`.<file>.XXXXXX`, `.<file>.<pid>.<n>`) that a kill leaves in
-//! meta/ or packages/ (nothing reads them; a restart that starts over
-//! removes those in meta/, one that resumes leaves them), and the log
+//! Temporary files of the atomic writes (`.<file>.<pid>.<n>`) that a kill
+//! leaves in meta/ or packages/ are tolerated until the next build phase,
+//! which removes those of dead writers: none may be left at the end.
+//! Tolerated, and printed at the end: the log
 //! directory of a package killed after it was put into packages/All but
 //! before it was logged: the restart finds it up to date and pkg-build
 //! exits at once, as the original does, without removing the directory.
@@ -1110,6 +1110,10 @@ fn drive_site(index: usize, plan: Vec<Kind>, seed: u64, rf: &Reference, extra: &
                 .map(move |n| format!("{d}/{n}"))
         })
         .collect();
+    assert!(
+        temps_left.is_empty(),
+        "site {index}: temporary files left at the end: {temps_left:?}"
+    );
     SiteResult {
         kills,
         strays,

@@ -37,6 +37,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     }
     let cfg = Config::load_checked()?;
+    // What an interrupted run was writing when it was killed; no build of
+    // this run has started yet.
+    super::sys::tidy_temporaries(&cfg);
     say("Building...");
     let argv = pbuild_command(&cfg)?;
     let chroots = match cfg.master_mode()? {
@@ -318,12 +321,10 @@ fn write_compressed(
     fill: impl FnOnce(OwnedFd) -> Result<()>,
 ) -> Result<i32> {
     let shown = target.display();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{shown}."))
-        .tempfile_in(".")
+    let mut pending = crate::fsutil::PendingFile::create(target)
         .map_err(|e| Error::err(format_args!("cannot create {shown}"), &e).with_code(2))?;
-    let out = tmp
-        .as_file()
+    let out = pending
+        .file()
         .try_clone()
         .map_err(|e| Error::err("dup", &e))?;
     let mut child = spawn(compressor, Stdio::piped(), Stdio::from(out))?;
@@ -338,17 +339,9 @@ fn write_compressed(
     if st != 0 {
         return Ok(st);
     }
-    use std::os::unix::fs::PermissionsExt;
-    let umask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
-    nix::sys::stat::umask(umask);
-    let mode = 0o666 & !(umask.bits() as u32);
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .and_then(|()| tmp.as_file().sync_all())
+    pending
+        .commit()
         .map_err(|e| Error::err(format_args!("cannot write {shown}"), &e))?;
-    tmp.persist(target)
-        .map_err(|e| Error::err(format_args!("cannot rename to {shown}"), &e.error))?;
-    crate::fsutil::sync_dir(Path::new(".")).map_err(|e| Error::err("fsync .", &e))?;
     Ok(0)
 }
 

@@ -161,3 +161,14 @@ pub fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// Remove what killed writers left of their outputs in `${loc}`,
+/// `${packages}` and `${packages}/All` (hidden temporary files; see
+/// [`crate::fsutil::remove_stale_temporaries`]). Best effort: a directory
+/// that is not there yet has nothing to tidy.
+pub fn tidy_temporaries(cfg: &Config) {
+    let packages = Path::new(cfg.value("packages"));
+    for dir in [cfg.loc(), packages.to_path_buf(), packages.join("All")] {
+        let _ = crate::fsutil::remove_stale_temporaries(&dir);
+    }
+}
