@@ -144,3 +144,118 @@ pub fn end_session(s: &mut TcpStream, frame: &[u8]) {
     while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
     let _ = s.shutdown(std::net::Shutdown::Both);
 }
+
+/// What a master's main thread and its connection threads share: the
+/// work (a scan's job queue, a build), and the session's course.
+pub struct Session<W> {
+    pub work: W,
+    /// The start script has exited with status 0 (or there is none).
+    pub started: bool,
+    /// All is done: clients asking for work are sent away.
+    pub shutdown: bool,
+    /// Connections still being served.
+    pub peers: usize,
+    /// An error a connection thread met that ends the master.
+    pub fatal: Option<Error>,
+}
+
+/// A [`Session`] under its lock, with the condition every change signals.
+pub struct Hub<W> {
+    state: std::sync::Mutex<Session<W>>,
+    pub cond: std::sync::Condvar,
+}
+
+impl<W: Send + 'static> Hub<W> {
+    pub fn new(work: W, started: bool) -> std::sync::Arc<Hub<W>> {
+        std::sync::Arc::new(Hub {
+            state: std::sync::Mutex::new(Session {
+                work,
+                started,
+                shutdown: false,
+                peers: 0,
+                fatal: None,
+            }),
+            cond: std::sync::Condvar::new(),
+        })
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Session<W>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait for a change, or at most `d`.
+    pub fn wait<'a>(
+        &self,
+        st: std::sync::MutexGuard<'a, Session<W>>,
+        d: Option<std::time::Duration>,
+    ) -> std::sync::MutexGuard<'a, Session<W>> {
+        match d {
+            Some(d) => {
+                self.cond
+                    .wait_timeout(st, d)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
+            None => self.cond.wait(st).unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// Serve every connection to `listeners` with `serve` in a thread of
+    /// its own, counted in `peers` while it lasts.
+    pub fn serve_on<F>(
+        self: &std::sync::Arc<Self>,
+        listeners: Vec<TcpListener>,
+        prog: &'static str,
+        serve: F,
+    ) where
+        F: Fn(&Hub<W>, TcpStream, std::net::SocketAddr) + Send + Sync + Clone + 'static,
+    {
+        for l in listeners {
+            let hub = std::sync::Arc::clone(self);
+            let serve = serve.clone();
+            accept_each(l, prog, move |s, peer| {
+                hub.lock().peers += 1;
+                serve(&hub, s, peer);
+                hub.lock().peers -= 1;
+                hub.cond.notify_all();
+            });
+        }
+    }
+
+    /// The main thread's part: run the start script, call `step` (the
+    /// master's own checks; `Ok(true)` once all work is done) at every
+    /// change or tenth of a second, then end the session and give the
+    /// clients [`GRACE`] to leave. Returns the session, still locked.
+    pub fn run(
+        &self,
+        mut script: Option<Child>,
+        mut step: impl FnMut(&mut Session<W>) -> Result<bool>,
+    ) -> Result<std::sync::MutexGuard<'_, Session<W>>> {
+        let mut st = self.lock();
+        let mut shutdown_at: Option<std::time::Instant> = None;
+        loop {
+            if let Some(e) = st.fatal.take() {
+                return Err(e);
+            }
+            if let Some(child) = &mut script {
+                if script_finished(child)? {
+                    script = None;
+                    st.started = true;
+                    self.cond.notify_all();
+                }
+            }
+            let done = step(&mut st)?;
+            if st.started && !st.shutdown && done {
+                st.shutdown = true;
+                shutdown_at = Some(std::time::Instant::now());
+                self.cond.notify_all();
+            }
+            if let Some(t) = shutdown_at {
+                if st.peers == 0 || t.elapsed() >= GRACE {
+                    return Ok(st);
+                }
+            }
+            st = self.wait(st, Some(std::time::Duration::from_millis(100)));
+        }
+    }
+}

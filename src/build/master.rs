@@ -20,7 +20,6 @@
 use std::ffi::OsStr;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::runner::Driver;
@@ -33,35 +32,12 @@ use crate::wire::{self, fill, BuildCommand, BuildStats, Fill, MAX_BUILD_INFO};
 /// Environment variable: seconds a client may hold one job.
 pub const CLIENT_TIMEOUT_ENV: &str = "PBULK_BUILD_CLIENT_TIMEOUT";
 
-struct Session {
-    /// Taken back by the main thread when the session is over.
-    build: Option<Build>,
-    /// The start script exited with status 0 (or there is none).
-    started: bool,
-    /// Nothing is ready and nothing is building: clients are sent away.
-    shutdown: bool,
-    /// Connections still being served.
-    peers: usize,
-    fatal: Option<Error>,
-}
+type Shared = net::Hub<Option<Build>>;
 
-struct Shared {
-    state: Mutex<Session>,
-    cond: Condvar,
-}
-
-impl Session {
-    /// The build, while the session is on (every caller checks `shutdown`
-    /// first).
-    fn build(&mut self) -> &mut Build {
-        self.build.as_mut().expect("the session is on")
-    }
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Session> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// The build, while the session is on (every caller checks `shutdown`
+/// first; the main thread takes it back at the end).
+fn build_of(st: &mut net::Session<Option<Build>>) -> &mut Build {
+    st.work.as_mut().expect("the session is on")
 }
 
 /// Serve the build to clients until it is over; the build is handed back
@@ -69,58 +45,15 @@ impl Shared {
 pub fn run(build: Build, addr: &OsStr, start: Option<&OsStr>) -> Result<Build> {
     let timeout = net::env_seconds(CLIENT_TIMEOUT_ENV, None)?;
     let listeners = net::listen("pbulk-build", addr)?;
-    let mut script = start.map(net::start_script).transpose()?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(Session {
-            build: Some(build),
-            started: script.is_none(),
-            shutdown: false,
-            peers: 0,
-            fatal: None,
-        }),
-        cond: Condvar::new(),
+    let script = start.map(net::start_script).transpose()?;
+    let hub = Shared::new(Some(build), script.is_none());
+    hub.serve_on(listeners, "pbulk-build", move |hub, s, peer| {
+        serve(hub, s, peer, timeout)
     });
-    for l in listeners {
-        let shared = Arc::clone(&shared);
-        net::accept_each(l, "pbulk-build", move |s, peer| {
-            shared.lock().peers += 1;
-            serve(&shared, s, peer, timeout);
-            shared.lock().peers -= 1;
-            shared.cond.notify_all();
-        });
-    }
-    let mut st = shared.lock();
-    let mut shutdown_at = None;
-    loop {
-        if let Some(e) = st.fatal.take() {
-            return Err(e);
-        }
-        if let Some(child) = &mut script {
-            if net::script_finished(child)? {
-                script = None;
-                st.started = true;
-                shared.cond.notify_all();
-            }
-        }
-        if st.started && !st.shutdown && st.build().sched.idle() {
-            st.shutdown = true;
-            shutdown_at = Some(Instant::now());
-            shared.cond.notify_all();
-        }
-        if let Some(t) = shutdown_at {
-            if st.peers == 0 || t.elapsed() >= net::GRACE {
-                break;
-            }
-        }
-        st = shared
-            .cond
-            .wait_timeout(st, Duration::from_millis(100))
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
+    let mut st = hub.run(script, |st| Ok(build_of(st).sched.idle()))?;
     // Connection threads left now only wait for their clients to close;
     // they find the session over and the build gone.
-    Ok(st.build.take().expect("taken once"))
+    Ok(st.work.take().expect("taken once"))
 }
 
 /// Probe an idle connection after a minute, then every 10 s, 6 times: a
@@ -167,7 +100,7 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
         }
         match BuildCommand::from_byte(cmd[0]) {
             Some(BuildCommand::Stats) => {
-                let stats = match &shared.lock().build {
+                let stats = match &shared.lock().work {
                     Some(b) => stats(b),
                     None => return,
                 };
@@ -189,13 +122,13 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
                 match result {
                     Ok(ok) => {
                         let ms = started.elapsed().as_millis() as u64;
-                        if let Err(e) = st.build().finish(job, ok, ms) {
+                        if let Err(e) = build_of(&mut st).finish(job, ok, ms) {
                             st.fatal = Some(e);
                         }
                         shared.cond.notify_all();
                     }
                     Err(why) => {
-                        let b = st.build();
+                        let b = build_of(&mut st);
                         b.lost(job);
                         let name = b.jobs.name_str(job).into_owned();
                         match why {
@@ -263,11 +196,11 @@ fn next_job(shared: &Shared, s: &TcpStream) -> Option<(u32, Vec<u8>)> {
         if st.shutdown || st.fatal.is_some() {
             return None;
         }
-        if st.started && st.build().sched.has_job() {
+        if st.started && build_of(&mut st).sched.has_job() {
             if gone(s) {
                 return None;
             }
-            let b = st.build();
+            let b = build_of(&mut st);
             if let Some(job) = b.next_job() {
                 let record = b.record(job);
                 if record.len() > MAX_BUILD_INFO {
@@ -279,7 +212,7 @@ fn next_job(shared: &Shared, s: &TcpStream) -> Option<(u32, Vec<u8>)> {
                 return Some((job, frame));
             }
         }
-        st = shared.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+        st = shared.wait(st, None);
     }
 }
 

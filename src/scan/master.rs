@@ -16,8 +16,7 @@ use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::child::{Stop, Watch};
 use super::jobs::JobQueue;
@@ -35,28 +34,7 @@ pub const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 7200;
 /// `pbulk-index` outputs are a few hundred KiB.
 pub const MAX_OUTPUT: usize = 1 << 30;
 
-struct State {
-    q: JobQueue,
-    /// The start script has exited with status 0 (or there is none).
-    started: bool,
-    /// Every job is done: idle clients are sent away.
-    shutdown: bool,
-    /// Connections still being served.
-    peers: usize,
-    /// A location too long for the wire ends the master, as in the original.
-    fatal: Option<Error>,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    cond: Condvar,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+type Shared = net::Hub<JobQueue>;
 
 /// Serve the queue to clients until every job is done, writing finished
 /// jobs to `writer` on the way; then finish the output as a local scan
@@ -75,61 +53,20 @@ pub fn run(
     )?;
     let listeners = net::listen("pbulk-scan", addr)?;
     let mut writer = Writer::create(output)?;
-    let mut script = start.map(net::start_script).transpose()?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            q,
-            started: script.is_none(),
-            shutdown: false,
-            peers: 0,
-            fatal: None,
-        }),
-        cond: Condvar::new(),
+    let script = start.map(net::start_script).transpose()?;
+    let hub = Shared::new(q, script.is_none());
+    hub.serve_on(listeners, "pbulk-scan", move |hub, s, peer| {
+        serve(hub, s, peer, timeout)
     });
-    for l in listeners {
-        let shared = Arc::clone(&shared);
-        net::accept_each(l, "pbulk-scan", move |s, peer| {
-            shared.lock().peers += 1;
-            serve(&shared, s, peer, timeout);
-            shared.lock().peers -= 1;
-            shared.cond.notify_all();
-        });
-    }
-    let mut st = shared.lock();
-    let mut shutdown_at = None;
-    loop {
+    let mut st = hub.run(script, |st| {
         if let Some(sig) = watch.stopped() {
             return Err(Stop::Signal(sig).into());
         }
-        if let Some(e) = st.fatal.take() {
-            return Err(e);
-        }
-        if let Some(child) = &mut script {
-            if net::script_finished(child)? {
-                script = None;
-                st.started = true;
-                shared.cond.notify_all();
-            }
-        }
-        writer.write_ready(&mut st.q)?;
-        if st.started && !st.shutdown && st.q.done() == st.q.len() {
-            st.shutdown = true;
-            shutdown_at = Some(Instant::now());
-            shared.cond.notify_all();
-        }
-        if let Some(t) = shutdown_at {
-            if st.peers == 0 || t.elapsed() >= net::GRACE {
-                break;
-            }
-        }
-        st = shared
-            .cond
-            .wait_timeout(st, Duration::from_millis(100))
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
+        writer.write_ready(&mut st.work)?;
+        Ok(st.work.done() == st.work.len())
+    })?;
     // The connection threads at most wait for clients to close now.
-    let q = &mut st.q;
+    let q = &mut st.work;
     q.progress().finished(q.done(), q.len());
     writer.finish(q, || watch.stopped().is_none())
 }
@@ -162,9 +99,9 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
         let result = exchange(&mut s, &frame, timeout);
         let mut st = shared.lock();
         match result {
-            Ok(output) => st.q.finish(i, output),
+            Ok(output) => st.work.finish(i, output),
             Err(why) => {
-                st.q.requeue(i);
+                st.work.requeue(i);
                 let loc = String::from_utf8_lossy(&loc);
                 match why {
                     Dropped::Invalid => eprintln!("pbulk-scan: Invalid output len received from peer"),
@@ -192,11 +129,11 @@ fn next_job(shared: &Shared) -> Option<(usize, Vec<u8>)> {
             return None;
         }
         if st.started {
-            if let Some(i) = st.q.claim() {
-                return Some((i, st.q.job(i).location.clone()));
+            if let Some(i) = st.work.claim() {
+                return Some((i, st.work.job(i).location.clone()));
             }
         }
-        st = shared.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+        st = shared.wait(st, None);
     }
 }
 
