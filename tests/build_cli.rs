@@ -459,25 +459,50 @@ fn critical_path_from_history_orders_the_slots() {
     );
 }
 
-#[test]
-fn sigterm_stops_running_builds_without_logging_them() {
+/// Two builds that start a `sleep 30` each and wait, after root-1; the
+/// program in a process group of its own when `own_group`.
+fn start_hanging_builds(own_group: bool) -> (Tree, std::process::Child) {
     let t = Tree::new(&wide(3), "none");
     t.script(
         "hang.sh",
         "#!/bin/sh\nIFS= read -r l\ncase \"$l\" in *root*) exit 0;; esac\n\
          sleep 30 & echo $! >> sleepers\nwait\n",
     );
-    let mut child = Command::new(bin("pbulk-build"))
-        .args(["-j", "2", "-b", "hang.sh", "presolve", "s", "e"])
+    let mut cmd = Command::new(bin("pbulk-build"));
+    cmd.args(["-j", "2", "-b", "hang.sh", "presolve", "s", "e"])
         .current_dir(t.dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    if own_group {
+        cmd.process_group(0);
+    }
+    let child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while t.read("sleepers").lines().count() < 2 {
         assert!(Instant::now() < deadline, "builds did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+    (t, child)
+}
+
+/// Every `sleep` the builds started is gone within `secs` (a zombie
+/// waiting for its new parent to reap it counts as gone).
+fn assert_sleepers_gone(t: &Tree, secs: u64, what: &str) {
+    for pid in t.read("sleepers").lines() {
+        let gone = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.is_empty() || stat.rsplit(')').next().is_some_and(|r| r.starts_with(" Z"))
+        };
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !gone() {
+            assert!(Instant::now() < deadline, "sleep {pid} survived {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn sigterm_stops_running_builds_without_logging_them() {
+    let (t, mut child) = start_hanging_builds(false);
     let start = Instant::now();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -489,19 +514,8 @@ fn sigterm_stops_running_builds_without_logging_them() {
     assert_eq!(status.code(), Some(128 + 15));
     assert_eq!(t.read("s"), "root-1\n");
     assert_eq!(t.read("e"), "");
-    // The scripts' children went with their process groups (a zombie
-    // waiting for its new parent to reap it counts as gone).
-    for pid in t.read("sleepers").lines() {
-        let gone = || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.is_empty() || stat.rsplit(')').next().is_some_and(|r| r.starts_with(" Z"))
-        };
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while !gone() {
-            assert!(Instant::now() < deadline, "sleep {pid} survived");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    // The scripts' children went with their process group.
+    assert_sleepers_gone(&t, 2, "SIGTERM");
 }
 
 #[test]
@@ -535,39 +549,10 @@ fn a_group_kill_of_pbulk_build_takes_its_builds_along() {
     // As with the original, whose scripts share its process group: SIGKILL
     // to pbulk-build's group must leave no build running (a restart would
     // build beside it in the same prefix).
-    let t = Tree::new(&wide(3), "none");
-    t.script(
-        "hang.sh",
-        "#!/bin/sh\nIFS= read -r l\ncase \"$l\" in *root*) exit 0;; esac\n\
-         sleep 30 & echo $! >> sleepers\nwait\n",
-    );
-    let mut child = Command::new(bin("pbulk-build"))
-        .args(["-j", "2", "-b", "hang.sh", "presolve", "s", "e"])
-        .current_dir(t.dir.path())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while t.read("sleepers").lines().count() < 2 {
-        assert!(Instant::now() < deadline, "builds did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (t, mut child) = start_hanging_builds(true);
     let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::killpg(pgid, nix::sys::signal::SIGKILL).unwrap();
     child.wait().unwrap();
-    for pid in t.read("sleepers").lines() {
-        let gone = || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.is_empty() || stat.rsplit(')').next().is_some_and(|r| r.starts_with(" Z"))
-        };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !gone() {
-            assert!(
-                Instant::now() < deadline,
-                "sleep {pid} survived the group kill"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    assert_sleepers_gone(&t, 5, "the group kill");
     assert_eq!(t.read("s"), "root-1\n");
 }
