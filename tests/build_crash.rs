@@ -11,23 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::bin;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use common::{bin, Rng};
 
 /// ~60 packages with random dependencies on earlier ones, a few failing
 /// and one prefailed.
@@ -95,17 +79,7 @@ fn log_set(dir: &Path, f: &str) -> BTreeSet<String> {
 
 #[test]
 fn sigkill_at_random_points_loses_and_repeats_nothing() {
-    let seed = std::env::var("PBULK_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash test seed: PBULK_CRASH_SEED={seed}");
+    let seed = common::seed("PBULK_CRASH_SEED");
     let mut rng = Rng(seed);
     // A tree where an early failure breaks most packages tests little:
     // draw again (from the same seed's sequence) until enough build.

@@ -55,6 +55,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bulk_support::{decompress, expected, Site};
+use common::Rng;
 
 /// Sites built side by side, and the kills each takes.
 const SITES: usize = 3;
@@ -65,25 +66,9 @@ const TRIES: usize = 4;
 /// No single run of the example tree takes anywhere near this long.
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// A uniform delay in `[0, window)`, in microseconds.
-    fn delay(&mut self, window: Duration) -> Duration {
-        Duration::from_micros(self.below(window.as_micros() as u64))
-    }
+/// A uniform delay in `[0, window)`, in microseconds.
+fn delay(rng: &mut Rng, window: Duration) -> Duration {
+    Duration::from_micros(rng.below(window.as_micros() as u64))
 }
 
 /// The stdout lines that start a phase (or a step of one), with the name
@@ -994,7 +979,7 @@ fn drive_site(index: usize, plan: Vec<Kind>, seed: u64, rf: &Reference, extra: &
                     .count()
                     + rf.error.difference(&error).count()
             };
-            let delay = rng.delay(rf.window(aimed, remaining));
+            let delay = delay(&mut rng, rf.window(aimed, remaining));
             let r = run(&site, prog, Some((aimed.marker(), delay)));
             rounds += 1;
             strays += r.strays;
@@ -1138,17 +1123,7 @@ fn slow_rsync(dir: &Path) -> String {
 
 #[test]
 fn sigkill_at_30_moments_then_restart_ends_as_an_uninterrupted_run() {
-    let seed = std::env::var("PBULK_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("kill test seed: PBULK_KILL_SEED={seed}");
+    let seed = common::seed("PBULK_KILL_SEED");
     let started = Instant::now();
     let tools = tempfile::tempdir().unwrap();
     let extra = slow_rsync(tools.path());

@@ -54,3 +54,38 @@ pub fn unzstd_to(src: &Path, dir: &Path, name: &str) -> PathBuf {
     std::fs::write(&dst, unzstd(src)).expect("write decompressed data");
     dst
 }
+
+/// A small seeded random source (xorshift64*) for tests that must be
+/// replayable from a printed seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `[0, n)` (0 for n = 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The seed in environment variable `var`, or one from the clock; printed
+/// either way, so a failure can be replayed with `var=<seed>`.
+pub fn seed(var: &str) -> u64 {
+    let seed = std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("seed: {var}={seed}");
+    seed
+}
