@@ -1,0 +1,11 @@
+//! Master/client modes over TCP, the start scripts and the chroot dialect.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod build_net;
+mod bulk_master;
+mod dialect;
+mod pre_build_clients;
+mod scan_net;
+mod scan_net_e2e;

@@ -1,0 +1,178 @@
+//! `make install-only` / `make uninstall` with the programs this test run
+//! built (no second cargo build: the prefix is compiled in, so installing
+//! under another PREFIX would rebuild everything).
+
+use crate::support::common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: [&str; 6] = [
+    "bulkbuild",
+    "bulkbuild-restart",
+    "bulkbuild-rebuild",
+    "pbulk-scan",
+    "pbulk-resolve",
+    "pbulk-build",
+];
+const LIBEXEC: [&str; 16] = [
+    "build",
+    "build-client-start",
+    "client-clean",
+    "client-prepare",
+    "compute-packages",
+    "create-broken-graph",
+    "create-report",
+    "create-report-html",
+    "create-report-txt",
+    "pkg-build",
+    "pkg-up-to-date",
+    "pre-build",
+    "report",
+    "scan",
+    "scan-client-start",
+    "upload",
+];
+
+/// GNU make runs the Makefile; without it there is nothing to test.
+fn gnu_make() -> Option<&'static str> {
+    ["make", "gmake"].into_iter().find(|m| {
+        Command::new(m)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with("GNU Make"))
+    })
+}
+
+fn make(target: &str, destdir: &Path) {
+    let Some(m) = gnu_make() else { return };
+    let builddir = common::bin("bulkbuild").parent().unwrap().to_path_buf();
+    let out = Command::new(m)
+        .current_dir(common::root())
+        .arg("-s")
+        .arg(target)
+        .arg(format!("DESTDIR={}", destdir.display()))
+        .arg("PREFIX=/usr/pbulk")
+        .arg(format!("BUILDDIR={}", builddir.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "make {target}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn files_under(p: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                v.extend(files_under(&path));
+            } else {
+                v.push(path);
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+fn man_pages() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(common::root().join("man"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".1"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn install_then_uninstall() {
+    if gnu_make().is_none() {
+        common::skip("install_then_uninstall", "GNU make is not installed");
+        return;
+    }
+    let dest = tempfile::tempdir().unwrap();
+    make("install-only", dest.path());
+    let root = dest.path().join("usr/pbulk");
+
+    let mut expected: Vec<PathBuf> = BIN.iter().map(|p| root.join("bin").join(p)).collect();
+    expected.extend(LIBEXEC.iter().map(|p| root.join("libexec/pbulk").join(p)));
+    for p in &expected {
+        let md = std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert_eq!(md.permissions().mode() & 0o777, 0o755, "{}", p.display());
+    }
+    let example = root.join("share/examples/pbulk/pbulk.conf");
+    let live = root.join("etc/pbulk.conf");
+    expected.push(example.clone());
+    expected.push(live.clone());
+    expected.extend(man_pages().iter().map(|m| root.join("man/man1").join(m)));
+    expected.sort();
+    assert_eq!(
+        files_under(dest.path()),
+        expected,
+        "install puts exactly these files"
+    );
+    assert_eq!(
+        std::fs::read(&live).unwrap(),
+        std::fs::read(&example).unwrap()
+    );
+
+    // The installed example is a working configuration for these programs.
+    let cfg = pbulk::config::Config::load_from(&example).unwrap();
+    cfg.check_version().unwrap();
+    assert_eq!(
+        cfg.value("script_phase_scan"),
+        "/usr/pbulk/libexec/pbulk/scan"
+    );
+    assert_eq!(cfg.value("make"), "/usr/pkg/bin/bmake");
+    assert_eq!(cfg.value("pkg_info"), "/usr/pbulk/sbin/pkg_info");
+    // The installed program runs and reads a config given to it.
+    let out = Command::new(root.join("bin/bulkbuild-rebuild"))
+        .env("PBULK_CONF", &example)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    make("uninstall", dest.path());
+    assert_eq!(
+        files_under(dest.path()),
+        Vec::<PathBuf>::new(),
+        "uninstall leaves nothing"
+    );
+    assert!(!root.join("libexec/pbulk").exists());
+}
+
+#[test]
+fn an_existing_config_is_kept() {
+    if gnu_make().is_none() {
+        common::skip("an_existing_config_is_kept", "GNU make is not installed");
+        return;
+    }
+    let dest = tempfile::tempdir().unwrap();
+    let live = dest.path().join("usr/pbulk/etc/pbulk.conf");
+    std::fs::create_dir_all(live.parent().unwrap()).unwrap();
+    std::fs::write(&live, "config_version=0.68\n# the operator's\n").unwrap();
+    make("install-only", dest.path());
+    assert_eq!(
+        std::fs::read_to_string(&live).unwrap(),
+        "config_version=0.68\n# the operator's\n"
+    );
+    make("uninstall", dest.path());
+    assert_eq!(
+        files_under(dest.path()),
+        vec![live.clone()],
+        "only the operator's file remains"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&live).unwrap(),
+        "config_version=0.68\n# the operator's\n"
+    );
+}
