@@ -9,8 +9,8 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::os::unix::ffi::OsStrExt;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 
 /// Where and how a failure message is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

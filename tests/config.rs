@@ -651,7 +651,10 @@ fn help_is_a_short_description_and_the_usage() {
         assert!(text.starts_with(&format!("{prog}: ")), "{prog}: {text}");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{prog}");
-        assert!(lines[1].starts_with(&format!("usage: {prog}")), "{prog}: {text}");
+        assert!(
+            lines[1].starts_with(&format!("usage: {prog}")),
+            "{prog}: {text}"
+        );
     }
 }
 

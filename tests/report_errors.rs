@@ -64,7 +64,9 @@ fn wrong_argument_counts_print_usage() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).ends_with("usage: create-broken-graph <metadir>\n"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).ends_with("usage: create-broken-graph <metadir>\n")
+    );
 }
 
 #[test]
