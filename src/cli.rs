@@ -7,8 +7,10 @@
 //! which of the two a failure needs, so the thin program crates only call
 //! [`main`].
 
+use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 
 /// Where and how a failure message is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +110,7 @@ pub fn report(prog: &str, e: &Error) {
 
 /// Entry point of every thin program crate: run `body` with the arguments
 /// after argv[0], print a failure, and exit with the resulting status.
-pub fn main(prog: &str, body: fn(Vec<std::ffi::OsString>) -> Result<i32>) -> ! {
+pub fn main(prog: &str, body: fn(Vec<OsString>) -> Result<i32>) -> ! {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let code = match body(args) {
         Ok(code) => code,
@@ -121,7 +123,47 @@ pub fn main(prog: &str, body: fn(Vec<std::ffi::OsString>) -> Result<i32>) -> ! {
     std::process::exit(code)
 }
 
-/// Whether the arguments ask for the short description (`--help`).
-pub fn wants_help(args: &[std::ffi::OsString]) -> bool {
-    args.first().is_some_and(|a| a == "--help")
+/// Whether the arguments ask for help: `-h` or `--help` first. No
+/// original has either option (their getopt rejects both with the usage);
+/// ours answer with [`help`], which changes no reference command line.
+pub fn wants_help(args: &[OsString]) -> bool {
+    args.first().is_some_and(|a| a == "-h" || a == "--help")
+}
+
+/// The answer to an unknown option or a wrong command line: the usage text
+/// on stderr, status 1, and nothing done.
+pub fn usage(text: &str) -> Error {
+    Error::stderr(1, text)
+}
+
+/// The answer to `-h` and `--help`: what the program does, then its usage,
+/// on stderr with status 1 like any other usage error, so that a script
+/// calling a program wrongly never mistakes the answer for a run.
+pub fn help(about: &str, usage: &str) -> Error {
+    let sep = if about.ends_with('\n') { "" } else { "\n" };
+    Error::stderr(1, format!("{about}{sep}{usage}"))
+}
+
+/// The operands of a program that replaces one of the original shell
+/// scripts. Those ignore their arguments (or take only package names), so
+/// operands keep meaning what they meant; only arguments that look like
+/// options, which no reference command line passes, are refused: `-h` and
+/// `--help` with [`help`], any other with [`usage`]. `--` ends the options.
+pub fn operands(args: Vec<OsString>, about: &str, usage_text: &str) -> Result<Vec<OsString>> {
+    if wants_help(&args) {
+        return Err(help(about, usage_text));
+    }
+    let mut args = args.into_iter();
+    let mut ops = Vec::new();
+    while let Some(a) = args.next() {
+        if a == "--" {
+            ops.extend(args);
+            break;
+        }
+        if a.as_bytes().len() > 1 && a.as_bytes()[0] == b'-' {
+            return Err(usage(usage_text));
+        }
+        ops.push(a);
+    }
+    Ok(ops)
 }

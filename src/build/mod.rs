@@ -28,17 +28,17 @@ use sched::{Key, Scheduler};
 
 const USAGE: &str = "usage: pbulk-build -s <master>
 usage: pbulk-build [ -v ] -c <master> -b <build script>
-usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] -m <port> <tree scan> <success file> <error file>
-usage: pbulk-build [ -v ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] [ -H <history> ] -m <port> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
 ";
 
 const HELP: &str = "pbulk-build: build every package of a resolved tree scan in dependency order,
 appending package names to the success and error logs.
 
 Extensions (pbulk-rs):
-  -j <n>     run up to <n> build scripts at once (default 1: the reference order);
-             with more, packages on the longest duration-weighted path go first
-  -H <file>  build-time history: read at start-up, rewritten after each build
+  -j <slots>    run up to <slots> build scripts at once (default 1: the reference
+                order); with more, packages on the longest duration-weighted path go first
+  -H <history>  build-time history: read at start-up, rewritten after each build
 ";
 
 fn usage() -> Error {
@@ -125,9 +125,8 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     if keeper::requested() {
         keeper::keep();
     }
-    if crate::cli::wants_help(&args) && args.len() == 1 {
-        print!("{HELP}\n{USAGE}");
-        return Ok(0);
+    if crate::cli::wants_help(&args) {
+        return Err(crate::cli::help(HELP, &format!("\n{USAGE}")));
     }
     let o = parse(args)?;
     if o.modes > 1 {

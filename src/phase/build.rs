@@ -32,10 +32,12 @@ use crate::pkgbuild::run::{sh_status, split_bytes};
 use super::chroot::{Kind, Manager};
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!("build: run pbulk-build, then make pkg_summary and SHA512 (pbulk-rs)");
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "build: the build phase of a pbulk bulk build: run pbulk-build, then make \
+         pkg_summary and SHA512.",
+        "usage: build\n",
+    )?;
     let cfg = Config::load_checked()?;
     // What an interrupted run was writing when it was killed; no build of
     // this run has started yet.

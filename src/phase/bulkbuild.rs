@@ -41,13 +41,12 @@ fn run_phases(cfg: &Config, phases: &[Tool]) -> Result<()> {
 /// `bulkbuild`: a complete bulk build. Like the original it takes no
 /// arguments and leaves the version check to the phases.
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!(
-            "bulkbuild: run a complete bulk build: the pre-build, scan, build, report and \
-             upload phases named in pbulk.conf, stopping at the first that fails."
-        );
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "bulkbuild: run a complete bulk build: the pre-build, scan, build, report and \
+         upload phases named in pbulk.conf, stopping at the first that fails.",
+        "usage: bulkbuild\n",
+    )?;
     let cfg = Config::load()?;
     let phases = tools(&cfg, &PHASES)?;
     run_phases(&cfg, &phases)?;
@@ -141,14 +140,13 @@ fn all_lines_known(list: &Path, names: &HashSet<Vec<u8>>) -> bool {
 /// `bulkbuild-restart`: resume an interrupted bulk build, or start over
 /// when its results do not fit the scan.
 pub fn restart_main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!(
-            "bulkbuild-restart: continue an interrupted bulk build; the packages already in \
-             ${{loc}}/success and ${{loc}}/error are kept when they fit ${{loc}}/presolve, \
-             else the run starts over."
-        );
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "bulkbuild-restart: continue an interrupted bulk build; the packages already in \
+         ${loc}/success and ${loc}/error are kept when they fit ${loc}/presolve, \
+         else the run starts over.",
+        "usage: bulkbuild-restart\n",
+    )?;
     let cfg = Config::load_checked()?;
     let decision = restart_decision(&cfg.loc())?;
     let mut vars: Vec<&str> = Vec::new();
@@ -168,13 +166,12 @@ pub fn restart_main(args: Vec<OsString>) -> Result<i32> {
 /// `bulkbuild-rebuild pkgname...`: feed each package's presolve block to
 /// `${pbuild_script}` again, without touching the logs of the run.
 pub fn rebuild_main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!(
-            "bulkbuild-rebuild: rebuild the named packages (PKGNAME with version) of the last \
-             run by hand, with ${{pbuild_script}}; no log, summary or report is updated."
-        );
-        return Ok(0);
-    }
+    let args = cli::operands(
+        args,
+        "bulkbuild-rebuild: rebuild the named packages (PKGNAME with version) of the last \
+         run by hand, with ${pbuild_script}; no log, summary or report is updated.",
+        "usage: bulkbuild-rebuild package ...\n",
+    )?;
     let cfg = Config::load_checked()?;
     if args.is_empty() {
         let argv0 = std::env::args_os()

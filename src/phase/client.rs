@@ -111,12 +111,11 @@ fn remote_line(line: &str) -> String {
     format!("{}={} {line}", paths::CONF_ENV, shell_words::quote(&p))
 }
 
-fn preamble(args: &[OsString], what: &str) -> Result<Option<Config>> {
-    if cli::wants_help(args) {
-        println!("{what}");
-        return Ok(None);
-    }
-    Config::load_checked().map(Some)
+/// The arguments checked (the originals take none; `-h` and the like get
+/// the usage), then the configuration read and its version checked.
+fn preamble(args: Vec<OsString>, about: &str, prog: &str) -> Result<Config> {
+    cli::operands(args, about, &format!("usage: {prog}\n"))?;
+    Config::load_checked()
 }
 
 /// `client-clean`: wipe the build prefix, its package database and the
@@ -125,9 +124,7 @@ fn preamble(args: &[OsString], what: &str) -> Result<Option<Config>> {
 pub fn clean_main(args: Vec<OsString>) -> Result<i32> {
     const HELP: &str = "client-clean: reset the build prefix (${prefix}, ${pkgdb}, \
                         ${varbase}/qmail) to the bootstrap kit named by ${bootstrapkit}.";
-    let Some(cfg) = preamble(&args, HELP)? else {
-        return Ok(0);
-    };
+    let cfg = preamble(args, HELP, "client-clean")?;
     clean(&cfg)?;
     Ok(0)
 }
@@ -207,9 +204,7 @@ enum Kit {
 pub fn prepare_main(args: Vec<OsString>) -> Result<i32> {
     const HELP: &str = "client-prepare: clean every scan and build client once, in parallel, \
                         before a bulk build starts.";
-    let Some(cfg) = preamble(&args, HELP)? else {
-        return Ok(0);
-    };
+    let cfg = preamble(args, HELP, "client-prepare")?;
     prepare(&cfg)?;
     Ok(0)
 }
@@ -255,9 +250,7 @@ pub fn prepare(cfg: &Config) -> Result<()> {
 pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
     const HELP: &str = "scan-client-start: start script of the pbulk-scan master; prepares the \
                         clients and launches a scan client on each of ${scan_clients}.";
-    let Some(cfg) = preamble(&args, HELP)? else {
-        return Ok(0);
-    };
+    let cfg = preamble(args, HELP, "scan-client-start")?;
     let prepare = cfg.optional_tool("client_prepare")?;
     cfg.scan_procs()?;
     let old = PathBuf::from(format!("{}.old/meta/pscan", cfg.value("bulklog")));
@@ -304,9 +297,7 @@ pub fn scan_start_main(args: Vec<OsString>) -> Result<i32> {
 pub fn build_start_main(args: Vec<OsString>) -> Result<i32> {
     const HELP: &str = "build-client-start: start script of the pbulk-build master; launches a \
                         build client on each of ${build_clients}.";
-    let Some(cfg) = preamble(&args, HELP)? else {
-        return Ok(0);
-    };
+    let cfg = preamble(args, HELP, "build-client-start")?;
     let line = format!(
         "{} -c {} -b {}",
         cfg.value("pbuild"),

@@ -57,13 +57,12 @@ const QUERIED: [&str; 6] = [
 ];
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!(
-            "pre-build: start a bulk build: rotate the log tree of the previous run, clean the \
-             prefix when master_mode=no, and write ${{loc}}/status."
-        );
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "pre-build: start a bulk build: rotate the log tree of the previous run, clean the \
+         prefix when master_mode=no, and write ${loc}/status.",
+        "usage: pre-build\n",
+    )?;
     let cfg = Config::load_checked()?;
     run(&cfg, &Env::installed())?;
     Ok(0)

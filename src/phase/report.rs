@@ -297,10 +297,12 @@ fn is_executable(p: &Path) -> bool {
 
 /// `report`: the report phase program.
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        say("report: build the report files, mail the text report and upload the reports and failure logs");
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "report: build the report files, mail the text report and upload the reports and \
+         failure logs.",
+        "usage: report\n",
+    )?;
     let cfg = Config::load_checked()?;
     run(&cfg)
 }

@@ -28,10 +28,7 @@ const HELP: &str =
 (or the limited list and its dependencies) and resolve the result into LOC/presolve.\n";
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        print!("{HELP}");
-        return Ok(0);
-    }
+    cli::operands(args, HELP, "usage: scan\n")?;
     let cfg = Config::load_checked()?;
     Phase::new(&cfg)?.run()
 }

@@ -60,12 +60,12 @@ pub fn run(cfg: &Config) -> Result<i32> {
 
 /// `upload`: the upload phase program.
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        say(
-            "upload: rsync the distributable packages, summaries and checksums to pkg_rsync_target",
-        );
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "upload: rsync the distributable packages, summaries and checksums to \
+         pkg_rsync_target.",
+        "usage: upload\n",
+    )?;
     let cfg = Config::load_checked()?;
     run(&cfg)
 }

@@ -54,10 +54,11 @@ fn fail(status: i32, what: impl std::fmt::Display) -> Stop {
 }
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!("pkg-build: build the package whose presolve record is on stdin (pbulk-rs)");
-        return Ok(0);
-    }
+    cli::operands(
+        args,
+        "pkg-build: build the package whose presolve record is on stdin.",
+        "usage: pkg-build\n",
+    )?;
     let cfg = Config::load_checked()?;
     let info = BuildInfo::parse(io::stdin().lock())
         .map_err(|e| cli::Error::err("cannot read the package record from stdin", &e))?;

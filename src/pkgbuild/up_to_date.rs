@@ -13,10 +13,17 @@ use super::shread::ShRead;
 use crate::cli::{self, Result};
 use crate::config::Config;
 
+const USAGE: &str = "usage: pkg-up-to-date pkgname [dependency ...]\n";
+
 pub fn main(args: Vec<OsString>) -> Result<i32> {
-    if cli::wants_help(&args) {
-        println!("pkg-up-to-date: tell whether a binary package can be reused (pbulk-rs)");
-        return Ok(0);
+    let args = cli::operands(
+        args,
+        "pkg-up-to-date: exit 0 when the binary package of pkgname can be reused, given the \
+         packages it now depends on.",
+        USAGE,
+    )?;
+    if args.is_empty() {
+        return Err(cli::usage(USAGE));
     }
     let cfg = Config::load_checked()?;
     Ok(match check(&cfg, &args) {

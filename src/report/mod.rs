@@ -35,49 +35,46 @@ pub fn write_file(path: &Path, data: &[u8]) -> Result<()> {
         .map_err(|e| Error::err(format_args!("cannot write {}", path.display()), &e))
 }
 
-/// The positional arguments of a generator: exactly `want` of them.
-fn args(prog: &str, usage: &str, args: Vec<OsString>, want: usize) -> Result<Vec<PathBuf>> {
-    if args.len() != want
-        || args.iter().any(|a| {
-            a.to_str()
-                .is_some_and(|s| s.starts_with('-') && s.len() > 1)
-        })
-    {
-        return Err(Error::stderr(1, format!("usage: {prog} {usage}\n")));
+/// The positional arguments of a generator: exactly `want` of them (the
+/// awk originals take theirs as operands; anything like an option, `-h` and
+/// `--help` among them, gets the usage).
+fn args(
+    prog: &str,
+    operands: &str,
+    about: &str,
+    args: Vec<OsString>,
+    want: usize,
+) -> Result<Vec<PathBuf>> {
+    let usage = format!("usage: {prog} {operands}\n");
+    let args = cli::operands(args, &format!("{prog}: {about}"), &usage)?;
+    if args.len() != want {
+        return Err(cli::usage(&usage));
     }
     Ok(args.into_iter().map(PathBuf::from).collect())
 }
 
-fn help(args: &[OsString], text: &str) -> bool {
-    if cli::wants_help(args) {
-        println!("{text}");
-        return true;
-    }
-    false
-}
-
 /// `create-report <metadir>`: presolve + pbuild -> meta/report.
 pub fn create_report_main(a: Vec<OsString>) -> Result<i32> {
-    if help(
-        &a,
-        "create-report <metadir>: merge presolve and pbuild into <metadir>/report",
-    ) {
-        return Ok(0);
-    }
-    let meta = &args("create-report", "<metadir>", a, 1)?[0];
+    let meta = &args(
+        "create-report",
+        "<metadir>",
+        "merge presolve and pbuild into <metadir>/report",
+        a,
+        1,
+    )?[0];
     create::run(meta)?;
     Ok(0)
 }
 
 /// `create-report-txt <metadir>`: meta/report + status -> meta/report.txt.
 pub fn create_report_txt_main(a: Vec<OsString>) -> Result<i32> {
-    if help(
-        &a,
-        "create-report-txt <metadir>: write the text report <metadir>/report.txt",
-    ) {
-        return Ok(0);
-    }
-    let meta = &args("create-report-txt", "<metadir>", a, 1)?[0];
+    let meta = &args(
+        "create-report-txt",
+        "<metadir>",
+        "write the text report <metadir>/report.txt",
+        a,
+        1,
+    )?[0];
     txt::run(meta)?;
     Ok(0)
 }
@@ -85,10 +82,13 @@ pub fn create_report_txt_main(a: Vec<OsString>) -> Result<i32> {
 /// `create-report-html <metadir> <logdir>`: meta/report.html (and the
 /// timeline page beside it).
 pub fn create_report_html_main(a: Vec<OsString>) -> Result<i32> {
-    if help(&a, "create-report-html <metadir> <logdir>: write <metadir>/report.html and report-timeline.html") {
-        return Ok(0);
-    }
-    let p = args("create-report-html", "<metadir> <logdir>", a, 2)?;
+    let p = args(
+        "create-report-html",
+        "<metadir> <logdir>",
+        "write <metadir>/report.html and report-timeline.html",
+        a,
+        2,
+    )?;
     let (meta, logdir) = (&p[0], &p[1]);
     let buf = parse::read_report(meta)?;
     let r = parse::Report::parse(&buf);
@@ -111,13 +111,13 @@ pub fn create_report_html_main(a: Vec<OsString>) -> Result<i32> {
 
 /// `create-broken-graph <metadir>`: meta/report.dot.
 pub fn create_broken_graph_main(a: Vec<OsString>) -> Result<i32> {
-    if help(
-        &a,
-        "create-broken-graph <metadir>: write the graph of broken packages <metadir>/report.dot",
-    ) {
-        return Ok(0);
-    }
-    let meta = &args("create-broken-graph", "<metadir>", a, 1)?[0];
+    let meta = &args(
+        "create-broken-graph",
+        "<metadir>",
+        "write the graph of broken packages <metadir>/report.dot",
+        a,
+        1,
+    )?[0];
     dot::run(meta)?;
     Ok(0)
 }
@@ -125,13 +125,13 @@ pub fn create_broken_graph_main(a: Vec<OsString>) -> Result<i32> {
 /// `compute-packages <metadir>`: the rsync include list of uploadable
 /// packages on stdout.
 pub fn compute_packages_main(a: Vec<OsString>) -> Result<i32> {
-    if help(
-        &a,
-        "compute-packages <metadir>: print the rsync include rules of the packages to upload",
-    ) {
-        return Ok(0);
-    }
-    let meta = &args("compute-packages", "<metadir>", a, 1)?[0];
+    let meta = &args(
+        "compute-packages",
+        "<metadir>",
+        "print the rsync include rules of the packages to upload",
+        a,
+        1,
+    )?[0];
     let out = packages::run(meta)?;
     use std::io::Write;
     let mut so = std::io::stdout().lock();

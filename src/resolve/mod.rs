@@ -33,8 +33,7 @@ const PROG: &str = "pbulk-resolve";
 pub const USAGE: &str = "usage: pbulk-resolve [ -sv ] [ -i <missing> ] <pscan output> [ ... ]\n";
 
 const HELP: &str =
-    "pbulk-resolve: resolve the dependency patterns of pbulk-scan output into DEPENDS lines\n\
-usage: pbulk-resolve [-sv] [-i missing] input ...\n";
+    "pbulk-resolve: resolve the dependency patterns of pbulk-scan output into DEPENDS lines\n";
 
 /// Command-line settings.
 #[derive(Debug)]
@@ -90,8 +89,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Options> {
 /// The program: `pbulk-resolve [-sv] [-i missing] input ...`.
 pub fn main(args: Vec<OsString>) -> Result<i32> {
     if cli::wants_help(&args) {
-        print!("{HELP}");
-        return Ok(0);
+        return Err(cli::help(HELP, USAGE));
     }
     let opts = parse_args(args)?;
     let stdout = io::stdout();

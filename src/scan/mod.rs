@@ -24,8 +24,9 @@ use jobs::{JobQueue, Progress};
 use oldscan::OldScan;
 use output::Writer;
 
-const USAGE: &str = "usage: pbulk-scan -c <master> [ -v ] -M <make> <pkgsrc tree>\n\
-usage: pbulk-scan [ -I <start> ] [ -L <old scan> ] [ -l ] [ -v ]\n                  [ -m <port> ] -M <make> <pksgrc tree> <output file>\n";
+/// The reference's two lines (typo included) with our `-j` added.
+const USAGE: &str = "usage: pbulk-scan -c <master> [ -v ] [ -j <procs> ] -M <make> <pkgsrc tree>\n\
+usage: pbulk-scan [ -I <start> ] [ -j <procs> ] [ -L <old scan> ] [ -l ] [ -v ]\n                  [ -m <port> ] -M <make> <pksgrc tree> <output file>\n";
 
 const HELP: &str =
     "pbulk-scan: run `make pbulk-index` in every package directory of a pkgsrc tree\n\
@@ -172,8 +173,7 @@ fn timeout_from_env() -> Result<Option<Duration>> {
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
     if cli::wants_help(&args) {
-        print!("{HELP}");
-        return Ok(0);
+        return Err(cli::help(HELP, USAGE));
     }
     let o = parse(args)?;
     let Some(make) = o.make.clone() else {

@@ -13,8 +13,8 @@ use common::bin;
 
 const USAGE: &str = "usage: pbulk-build -s <master>
 usage: pbulk-build [ -v ] -c <master> -b <build script>
-usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] -m <port> <tree scan> <success file> <error file>
-usage: pbulk-build [ -v ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] [ -H <history> ] -m <port> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
 ";
 
 fn rec(name: &str, deps: &str) -> String {
@@ -132,8 +132,9 @@ fn usage_and_mode_validation_follow_the_reference_order() {
         assert_eq!(err.lines().last(), Some(last), "{args:?}: {err}");
     }
     let out = run_args(&["--help"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("-j <n>") && text(&out.stdout).ends_with(USAGE));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("-j <slots>") && text(&out.stderr).ends_with(USAGE));
 }
 
 #[test]

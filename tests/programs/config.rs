@@ -629,7 +629,7 @@ fn walk(p: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 #[test]
-fn help_is_a_short_description() {
+fn help_is_a_short_description_and_the_usage() {
     for prog in [
         "bulkbuild",
         "bulkbuild-restart",
@@ -645,10 +645,16 @@ fn help_is_a_short_description() {
             .env("PBULK_CONF", "/nonexistent/pbulk.conf")
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{prog}");
-        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{prog}");
+        assert!(out.stdout.is_empty(), "{prog}");
+        let text = String::from_utf8_lossy(&out.stderr);
         assert!(text.starts_with(&format!("{prog}: ")), "{prog}: {text}");
-        assert_eq!(text.lines().count(), 1, "{prog}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{prog}");
+        assert!(
+            lines[1].starts_with(&format!("usage: {prog}")),
+            "{prog}: {text}"
+        );
     }
 }
 

@@ -12,6 +12,7 @@ mod config;
 mod example_tree;
 mod example_tree_build;
 mod install;
+mod manpages_pages;
 mod pkgbuild;
 mod pkgbuild_example;
 mod pkgbuild_uptodate;

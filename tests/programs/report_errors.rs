@@ -62,8 +62,11 @@ fn wrong_argument_counts_print_usage() {
         .arg("--help")
         .output()
         .unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("create-broken-graph <metadir>"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).ends_with("usage: create-broken-graph <metadir>\n")
+    );
 }
 
 #[test]

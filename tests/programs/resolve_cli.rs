@@ -382,8 +382,8 @@ fn usage() {
         );
     }
     let r = run(&["--help"], dir.path());
-    assert_eq!(r.code, 0);
-    assert!(r.out.starts_with("pbulk-resolve: "));
+    assert_eq!((r.code, r.out.as_str()), (1, ""));
+    assert!(r.err.starts_with("pbulk-resolve: ") && r.err.ends_with(usage));
 }
 
 #[test]

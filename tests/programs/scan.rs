@@ -7,8 +7,8 @@ use crate::support::scan_fake;
 
 use scan_fake::{record, scanned, text, Tree};
 
-const USAGE: &str = "usage: pbulk-scan -c <master> [ -v ] -M <make> <pkgsrc tree>\n\
-usage: pbulk-scan [ -I <start> ] [ -L <old scan> ] [ -l ] [ -v ]\n                  [ -m <port> ] -M <make> <pksgrc tree> <output file>\n";
+const USAGE: &str = "usage: pbulk-scan -c <master> [ -v ] [ -j <procs> ] -M <make> <pkgsrc tree>\n\
+usage: pbulk-scan [ -I <start> ] [ -j <procs> ] [ -L <old scan> ] [ -l ] [ -v ]\n                  [ -m <port> ] -M <make> <pksgrc tree> <output file>\n";
 
 fn run(args: &[&str]) -> std::process::Output {
     std::process::Command::new(common::bin("pbulk-scan"))
@@ -83,8 +83,9 @@ fn usage_and_validation_order() {
     );
 
     let o = run(&["--help"]);
-    assert_eq!(o.status.code(), Some(0));
-    assert!(text(&o.stdout).starts_with("pbulk-scan: "));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(text(&o.stderr).starts_with("pbulk-scan: ") && text(&o.stderr).ends_with(USAGE));
 }
 
 /// A tree with two categories, a SUBDIR word holding a `/`, a category
