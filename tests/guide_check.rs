@@ -189,6 +189,18 @@ fn a_complete_set_up_passes_without_warnings() {
         text.ends_with("(0 warnings)\n") && text.contains("pbulk-check: nothing blocks a build"),
         "{text}"
     );
+    // A relative name is the file here, not one looked up in PATH.
+    let out = Command::new(bin("pbulk-check"))
+        .arg("pbulk.conf")
+        .current_dir(site.dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -76,9 +76,17 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
             _ => return Err(Error::stderr(2, USAGE)),
         }
     }
-    let path = conf.unwrap_or_else(paths::config_path);
+    let mut path = conf.unwrap_or_else(paths::config_path);
+    // sh's `.` would look a relative name up in PATH.
+    if path.is_relative() {
+        if let Ok(cwd) = std::env::current_dir() {
+            path = cwd.join(path);
+        }
+    }
     let cfg = Config::load_from(&path)?;
-    let found = check(&cfg, !no_clients);
+    let mut found = check(&cfg, !no_clients);
+    // Errors first, notes last, each in the order found.
+    found.list.sort_by_key(|(level, _)| *level);
     for (level, text) in &found.list {
         println!("{level}: {text}");
     }
