@@ -236,6 +236,7 @@ impl Counters {
 /// for that the ETA comes first, so it is what stays visible.
 pub fn compose(c: &Counters, rate: f64, eta: Option<u64>, names: &[&str], width: usize) -> String {
     let room = width.saturating_sub(1);
+    let eta_known = eta.is_some();
     let eta = format!("ETA {}", eta.map_or_else(|| "--".to_string(), span));
     let long = format!(
         "built {}/{} pkgs  failed {}  dep-failed {}  broken/skipped {}  running {}  left {}",
@@ -245,10 +246,14 @@ pub fn compose(c: &Counters, rate: f64, eta: Option<u64>, names: &[&str], width:
         "built {}/{}  failed {}  dep-failed {}  skipped {}  running {}  left {}",
         c.built, c.total, c.failed, c.dep_failed, c.skipped, c.running, c.left
     );
-    let rate = format!("{rate:.1} pkgs/h");
+    // No rate before the first build has ended.
+    let rate = match eta_known {
+        true => format!("  {rate:.1} pkgs/h"),
+        false => String::new(),
+    };
     let fits = |s: &String| s.chars().count() <= room;
     let forms = [
-        format!("{long}  {eta}  {rate}"),
+        format!("{long}  {eta}{rate}"),
         format!("{long}  {eta}"),
         format!("{short}  {eta}"),
     ];
@@ -311,5 +316,6 @@ mod tests {
             assert!(l.contains("ETA 2m"), "{width}: {l}");
         }
         assert_eq!(compose(&C, 1.0, None, &[], 16), "ETA --  built 1");
+        assert!(compose(&C, 0.0, None, &[], 200).ends_with("left 14426  ETA --"));
     }
 }
