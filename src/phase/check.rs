@@ -367,6 +367,13 @@ fn directories(cfg: &Config, mk: Option<&MkConf>, f: &mut Findings) {
              checkout); point pkgsrc at the top of the tree"
         ));
     }
+    if mk.is_some_and(|m| m.get("WRKOBJDIR").is_some()) && tree.join("mk").is_dir() && writable(tree)
+    {
+        f.note(format!(
+            "pkgsrc={pkgsrc} is writable: the layout keeps it read-only, so that a package \
+             writing into the tree fails instead of changing it for the packages after it"
+        ));
+    }
     let list = cfg.value("limited_list");
     if !list.is_empty() && std::fs::File::open(list).is_err() {
         f.error(format!(
