@@ -151,21 +151,24 @@ pub fn check(cfg: &Config, clients: bool) -> Findings {
     f
 }
 
-/// The tools every phase runs, and whether each one empties nothing when
-/// it is `:` (publishing switched off).
-const TOOLS: [(&str, bool); 12] = [
-    ("make", false),
-    ("pkg_add", false),
-    ("pkg_admin", false),
-    ("pkg_delete", false),
-    ("pkg_info", false),
-    ("digest", false),
-    ("gzip", false),
-    ("bzip2", false),
-    ("tar", false),
-    ("sed", false),
-    ("rsync", true),
-    ("mail", true),
+/// The tools the phases run; those that may be `:` (publishing switched
+/// off) with the note that says so.
+const TOOLS: [(&str, Option<&str>); 12] = [
+    ("make", None),
+    ("pkg_add", None),
+    ("pkg_admin", None),
+    ("pkg_delete", None),
+    ("pkg_info", None),
+    ("digest", None),
+    ("gzip", None),
+    ("bzip2", None),
+    ("tar", None),
+    ("sed", None),
+    (
+        "rsync",
+        Some("the packages and the report are not uploaded"),
+    ),
+    ("mail", Some("no report mail is sent")),
 ];
 
 /// pbulk's own programs, named in the file; an empty phase or hook is a
@@ -197,7 +200,7 @@ fn inside(path: &str, prefix: &str) -> bool {
 fn tools(cfg: &Config, kit: &Kit, f: &mut Findings) {
     let file = cfg.path().display().to_string();
     let prefix = cfg.value("prefix");
-    for (var, may_be_off) in TOOLS {
+    for (var, off) in TOOLS {
         let Some((prog, _)) = config::command_words(cfg.value(var)) else {
             f.error(format!(
                 "{var} is not set in {file}: set it to the path of the program"
@@ -205,14 +208,11 @@ fn tools(cfg: &Config, kit: &Kit, f: &mut Findings) {
             continue;
         };
         if prog == ":" || prog == "true" {
-            if var == "rsync" {
-                f.note("rsync=: the packages and the report are not uploaded");
-            } else if may_be_off {
-                f.note("mail=: no report mail is sent");
-            } else {
-                f.error(format!(
+            match off {
+                Some(what) => f.note(format!("{var}=: {what}")),
+                None => f.error(format!(
                     "{var}={prog} in {file}: the builds need a real {var}"
-                ));
+                )),
             }
             continue;
         }
@@ -367,7 +367,9 @@ fn directories(cfg: &Config, mk: Option<&MkConf>, f: &mut Findings) {
              checkout); point pkgsrc at the top of the tree"
         ));
     }
-    if mk.is_some_and(|m| m.get("WRKOBJDIR").is_some()) && tree.join("mk").is_dir() && writable(tree)
+    if mk.is_some_and(|m| m.get("WRKOBJDIR").is_some())
+        && tree.join("mk").is_dir()
+        && writable(tree)
     {
         f.note(format!(
             "pkgsrc={pkgsrc} is writable: the layout keeps it read-only, so that a package \
