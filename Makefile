@@ -15,7 +15,8 @@ DESTDIR ?=
 CARGO ?= cargo
 export PBULK_PREFIX := $(PREFIX)
 
-BIN_PROGS = bulkbuild bulkbuild-restart bulkbuild-rebuild pbulk-scan pbulk-resolve pbulk-build
+BIN_PROGS = bulkbuild bulkbuild-restart bulkbuild-rebuild pbulk-scan pbulk-resolve pbulk-build \
+	pbulk-check
 LIBEXEC_PROGS = build build-client-start client-clean client-prepare compute-packages \
 	create-broken-graph create-report create-report-html create-report-txt pkg-build \
 	pkg-up-to-date pre-build report scan scan-client-start upload

@@ -157,27 +157,10 @@ impl Status {
     }
 
     fn line(&self, jobs: &Jobs, sched: &Scheduler, width: usize) -> String {
-        let failed = sched.count(State::Failed)
-            + sched.count(State::IndirectFailed)
-            + sched.count(State::Prefailed)
-            + sched.count(State::IndirectPrefailed);
-        let mut line = format!(
-            "done {}  failed {}  running {}  left {}",
-            sched.count(State::Done),
-            failed,
-            sched.count(State::InProcessing),
-            sched.count(State::Open)
-        );
         let (rate, eta) = self.pace(sched);
-        if let Some(eta) = eta {
-            let _ = write!(line, "  {rate:.1}/h  ETA {}", span(eta));
-        }
         let names: Vec<_> = self.running.keys().map(|&j| jobs.name_str(j)).collect();
-        if !names.is_empty() {
-            let _ = write!(line, "  [{}]", names.join(" "));
-        }
-        // A line longer than the terminal would wrap and stay on screen.
-        line.chars().take(width.saturating_sub(1)).collect()
+        let names: Vec<&str> = names.iter().map(|n| n.as_ref()).collect();
+        compose(&Counters::of(sched), rate, eta, &names, width)
     }
 
     fn json(&self, jobs: &Jobs, sched: &Scheduler, last: bool) -> String {
@@ -185,7 +168,7 @@ impl Status {
         let mut o = format!(
             "{{\"phase\":\"build\",\"finished\":{last},\"total\":{},\"done\":{},\"failed\":{},\
              \"prefailed\":{},\"indirect_failed\":{},\"indirect_prefailed\":{},\"open\":{},\
-             \"running\":[",
+             \"skipped\":{},\"building\":{},\"running\":[",
             sched.len(),
             n(State::Done),
             n(State::Failed),
@@ -193,6 +176,8 @@ impl Status {
             n(State::IndirectFailed),
             n(State::IndirectPrefailed),
             n(State::Open),
+            n(State::Prefailed) + n(State::IndirectPrefailed),
+            self.running.len(),
         );
         for (i, (&job, since)) in self.running.iter().enumerate() {
             if i > 0 {
@@ -211,5 +196,126 @@ impl Status {
             unix_now()
         );
         o
+    }
+}
+
+/// What the status line counts, in packages. `failed` is what failed to
+/// build in this run (or a resumed one); `dep_failed` cannot be built
+/// because something it needs failed; `skipped` was never going to be
+/// built: broken or skipped by the scan (`PKG_FAIL_REASON`,
+/// `PKG_SKIP_REASON`) or depending on such a package, all known before the
+/// first build starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub total: usize,
+    pub built: usize,
+    pub failed: usize,
+    pub dep_failed: usize,
+    pub skipped: usize,
+    pub running: usize,
+    pub left: usize,
+}
+
+impl Counters {
+    pub fn of(sched: &Scheduler) -> Counters {
+        Counters {
+            total: sched.len(),
+            built: sched.count(State::Done),
+            failed: sched.count(State::Failed),
+            dep_failed: sched.count(State::IndirectFailed),
+            skipped: sched.count(State::Prefailed) + sched.count(State::IndirectPrefailed),
+            running: sched.count(State::InProcessing),
+            left: sched.count(State::Open),
+        }
+    }
+}
+
+/// The status line for a terminal `width` columns wide. The counters and
+/// the ETA matter most: the names of what is building are cut first, then
+/// the rate, then the labels get shorter (`pkgs` and `broken/` go); on a terminal too narrow even
+/// for that the ETA comes first, so it is what stays visible.
+pub fn compose(c: &Counters, rate: f64, eta: Option<u64>, names: &[&str], width: usize) -> String {
+    let room = width.saturating_sub(1);
+    let eta_known = eta.is_some();
+    let eta = format!("ETA {}", eta.map_or_else(|| "--".to_string(), span));
+    let long = format!(
+        "built {}/{} pkgs  failed {}  dep-failed {}  broken/skipped {}  running {}  left {}",
+        c.built, c.total, c.failed, c.dep_failed, c.skipped, c.running, c.left
+    );
+    let short = format!(
+        "built {}/{}  failed {}  dep-failed {}  skipped {}  running {}  left {}",
+        c.built, c.total, c.failed, c.dep_failed, c.skipped, c.running, c.left
+    );
+    // No rate before the first build has ended.
+    let rate = match eta_known {
+        true => format!("  {rate:.1} pkgs/h"),
+        false => String::new(),
+    };
+    let fits = |s: &String| s.chars().count() <= room;
+    let forms = [
+        format!("{long}  {eta}{rate}"),
+        format!("{long}  {eta}"),
+        format!("{short}  {eta}"),
+    ];
+    let Some(mut line) = forms.into_iter().find(fits) else {
+        return format!("{eta}  {short}").chars().take(room).collect();
+    };
+    if !names.is_empty() {
+        let building = format!("  building: {}", names.join(" "));
+        let free = room - line.chars().count();
+        if building.chars().count() <= free {
+            line.push_str(&building);
+        } else if free > "  building: ...".len() {
+            line.extend(building.chars().take(free - 3));
+            line.push_str("...");
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: Counters = Counters {
+        total: 29022,
+        built: 12345,
+        failed: 234,
+        dep_failed: 1203,
+        skipped: 812,
+        running: 2,
+        left: 14426,
+    };
+
+    #[test]
+    fn wide_terminal_shows_everything_with_units() {
+        let l = compose(&C, 512.3, Some(3 * 3600 + 600), &["a-1", "b-2"], 200);
+        assert_eq!(
+            l,
+            "built 12345/29022 pkgs  failed 234  dep-failed 1203  broken/skipped 812  \
+             running 2  left 14426  ETA 3h10m  512.3 pkgs/h  building: a-1 b-2"
+        );
+    }
+
+    #[test]
+    fn names_are_cut_before_anything_else() {
+        let full = compose(&C, 1.0, Some(40), &[], 200);
+        let w = full.len() + 20;
+        let l = compose(&C, 1.0, Some(40), &["averyveryverylongname-1.0", "b-2"], w);
+        assert!(
+            l.starts_with(&full) && l.ends_with("...") && l.len() == w - 1,
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn the_eta_stays_visible_on_narrow_terminals() {
+        for width in [20, 30, 40, 60, 80, 100, 120] {
+            let l = compose(&C, 1.0, Some(125), &["a-1"], width);
+            assert!(l.chars().count() < width, "{width}: {l}");
+            assert!(l.contains("ETA 2m"), "{width}: {l}");
+        }
+        assert_eq!(compose(&C, 1.0, None, &[], 16), "ETA --  built 1");
+        assert!(compose(&C, 0.0, None, &[], 200).ends_with("left 14426  ETA --"));
     }
 }

@@ -33,9 +33,42 @@ fn tools(cfg: &Config, vars: &[&str]) -> Result<Vec<Tool>> {
 }
 
 /// Run the phases in order; the first that fails ends the run with its
-/// status, as `set -e` does.
+/// status, as `set -e` does. Once the build phase has finished, the run
+/// ends with one line of totals (pbulk-rs), also when a later phase fails.
 fn run_phases(cfg: &Config, phases: &[Tool]) -> Result<()> {
-    phases.iter().try_for_each(|t| sys::run_tool(t, &[], cfg))
+    let mut built = false;
+    let run = phases.iter().try_for_each(|t| {
+        sys::run_tool(t, &[], cfg)?;
+        built |= t.var == "script_phase_build";
+        Ok(())
+    });
+    if built {
+        if let Some(line) = totals(&cfg.loc().join("pbuild")) {
+            sys::say(&format!("{line}\n"));
+        }
+    }
+    run
+}
+
+/// The totals of a finished build from pbulk-build's report (`name|state|..`
+/// lines), counted as the status line counts them.
+pub fn totals(pbuild: &Path) -> Option<String> {
+    let text = std::fs::read(pbuild).ok()?;
+    let (mut total, mut built, mut failed, mut dep_failed, mut skipped) = (0, 0, 0, 0, 0);
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        total += 1;
+        match line.split(|&b| b == b'|').nth(1) {
+            Some(b"done") => built += 1,
+            Some(b"failed") => failed += 1,
+            Some(b"indirect-failed") => dep_failed += 1,
+            Some(b"prefailed" | b"indirect-prefailed") => skipped += 1,
+            _ => {}
+        }
+    }
+    Some(format!(
+        "Totals: {total} packages: {built} built, {failed} failed, {dep_failed} depending on \
+         failed, {skipped} broken/skipped"
+    ))
 }
 
 /// `bulkbuild`: a complete bulk build. Like the original it takes no

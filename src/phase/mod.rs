@@ -2,8 +2,10 @@
 
 pub mod build;
 pub mod bulkbuild;
+pub mod check;
 pub mod chroot;
 pub mod client;
+pub mod kit;
 pub mod pre_build;
 pub mod report;
 pub mod scan;

@@ -82,6 +82,19 @@ fn full_bulk_build_gives_the_expected_meta_logs_and_packages() {
         .map(|(n, s)| (n.to_string(), s.to_string()))
         .collect();
     assert_eq!(st, want);
+    // The driver's last line: the totals, counted as the status line does.
+    let count = |states: &[&str]| st.values().filter(|s| states.contains(&s.as_str())).count();
+    assert_eq!(
+        text.lines().last().unwrap(),
+        format!(
+            "Totals: {} packages: {} built, {} failed, {} depending on failed, {} broken/skipped",
+            st.len(),
+            count(&["done"]),
+            count(&["failed"]),
+            count(&["indirect-failed"]),
+            count(&["prefailed", "indirect-prefailed"]),
+        )
+    );
     assert_eq!(sorted(site.lines("bulklog/meta/success")), expected("done"));
     assert_eq!(sorted(site.lines("bulklog/meta/error")), expected("failed"));
     let records = site

@@ -99,6 +99,8 @@ fn snapshot_during_and_after_the_build() {
     assert_eq!(during["failed"], 1);
     assert_eq!(during["prefailed"], 1);
     assert_eq!(during["indirect_prefailed"], 1);
+    assert_eq!(during["skipped"], 2);
+    assert_eq!(during["building"], 1);
     assert!(during["running"][0]["since"].as_u64().unwrap() > 1_600_000_000);
     assert!(during["eta_seconds"].is_u64(), "{during}");
     std::fs::write(dir.path().join("go"), "").unwrap();
@@ -155,7 +157,7 @@ fn terminal_gets_a_status_line_between_the_verbose_lines() {
     std::fs::write(dir.path().join("go"), "").unwrap();
     // script(1) gives pbulk-build a pseudo-terminal as stdout.
     let line = format!(
-        "cd {} && {} -v -b {} presolve success error",
+        "stty cols 120; cd {} && {} -v -b {} presolve success error",
         dir.path().display(),
         bin("pbulk-build").display(),
         script.display()
@@ -172,19 +174,18 @@ fn terminal_gets_a_status_line_between_the_verbose_lines() {
     );
     let screen = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
     assert!(
-        screen.contains("\r\x1b[Kdone 1  failed 4  running 1  left 0  "),
+        screen.contains(
+            "\r\x1b[Kbuilt 1/6 pkgs  failed 1  dep-failed 1  broken/skipped 2  running 1  left 0  ETA "
+        ),
         "{screen:?}"
     );
-    assert!(
-        screen.contains("ETA") && screen.contains("[slow-1]"),
-        "{screen:?}"
-    );
+    assert!(screen.contains(" pkgs/h  building: slow-1"), "{screen:?}");
     // Taking the status lines out leaves exactly the -v lines, whole: each
     // piece between two line clears is a status line (no newline) or
     // verbose lines.
     let mut plain = String::new();
     for piece in screen.split("\r\x1b[K") {
-        if piece.starts_with("done ") {
+        if piece.starts_with("built ") {
             assert!(
                 !piece.contains('\n'),
                 "a -v line glued to the status: {piece:?}"
@@ -202,4 +203,29 @@ fn terminal_gets_a_status_line_between_the_verbose_lines() {
         screen.ends_with("\r\x1b[K"),
         "the status line is cleared at the end"
     );
+}
+
+#[test]
+fn a_narrow_terminal_still_shows_the_eta() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = tree(dir.path());
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let line = format!(
+        "stty cols 30; cd {} && {} -b {} presolve success error",
+        dir.path().display(),
+        bin("pbulk-build").display(),
+        script.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = screen.split("\r\x1b[K").filter(|p| !p.is_empty()).collect();
+    assert!(!lines.is_empty(), "{screen:?}");
+    for l in lines {
+        assert!(l.starts_with("ETA ") && l.chars().count() < 30, "{l:?}");
+    }
 }

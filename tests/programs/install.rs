@@ -8,13 +8,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BIN: [&str; 6] = [
+const BIN: [&str; 7] = [
     "bulkbuild",
     "bulkbuild-restart",
     "bulkbuild-rebuild",
     "pbulk-scan",
     "pbulk-resolve",
     "pbulk-build",
+    "pbulk-check",
 ];
 const LIBEXEC: [&str; 16] = [
     "build",

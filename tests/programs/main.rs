@@ -11,6 +11,7 @@ mod bulkbuild;
 mod config;
 mod example_tree;
 mod example_tree_build;
+mod guide_check;
 mod install;
 mod manpages_pages;
 mod pkgbuild;

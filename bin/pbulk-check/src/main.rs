@@ -1,0 +1,3 @@
+fn main() {
+    pbulk::cli::main("pbulk-check", pbulk::phase::check::main);
+}
