@@ -98,11 +98,25 @@ impl Span {
     }
 }
 
+/// The reference's `Invalid input`, saying where (`path`, 1-based `line`)
+/// and what is wrong there.
+pub fn invalid_at(path: &Path, line: u64, why: &str) -> Error {
+    Error::errx(format!(
+        "Invalid input: {}, line {line}: {why}",
+        path.display()
+    ))
+}
+
+/// The 1-based number of the line holding byte `pos` of `buf`.
+pub fn line_of(buf: &[u8], pos: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &buf[..pos.min(buf.len())]).count() as u64 + 1
+}
+
 /// Split a whole file into records as the resolver and builder do: parse
 /// while the next text is a valid `PKGNAME=` line; a record without its
 /// final newline, or leftover text that does not start a record, is
-/// `Invalid input`.
-pub fn split_records(buf: &[u8], min_len: usize) -> Result<Vec<Span>> {
+/// `Invalid input` (naming `path` and the line).
+pub fn split_records(buf: &[u8], min_len: usize, path: &Path) -> Result<Vec<Span>> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < buf.len() {
@@ -110,7 +124,13 @@ pub fn split_records(buf: &[u8], min_len: usize) -> Result<Vec<Span>> {
             break;
         };
         let name_end = pos + PKGNAME.len() + name.len();
-        let end = record_end(buf, pos).ok_or_else(|| Error::errx("Invalid input"))?;
+        let end = record_end(buf, pos).ok_or_else(|| {
+            invalid_at(
+                path,
+                line_of(buf, buf.len()),
+                "the last line has no newline",
+            )
+        })?;
         out.push(Span {
             start: pos,
             end,
@@ -119,7 +139,12 @@ pub fn split_records(buf: &[u8], min_len: usize) -> Result<Vec<Span>> {
         pos = end;
     }
     if pos != buf.len() {
-        return Err(Error::errx("Invalid input"));
+        let why = if buf[pos..].starts_with(PKGNAME) {
+            "a PKGNAME too short, with a blank or without newline"
+        } else {
+            "a line that starts no record where a PKGNAME= line must be"
+        };
+        return Err(invalid_at(path, line_of(buf, pos), why));
     }
     Ok(out)
 }
@@ -128,10 +153,12 @@ pub fn split_records(buf: &[u8], min_len: usize) -> Result<Vec<Span>> {
 mod tests {
     use super::*;
 
+    const P: &str = "pscan";
+
     #[test]
     fn splits_records_at_pkgname_lines() {
         let buf = b"PKGNAME=foo-1.0\nPKG_LOCATION=a/foo\nPKGNAME=bar-2\nX=PKGNAME=y\n";
-        let recs = split_records(buf, 4).unwrap();
+        let recs = split_records(buf, 4, Path::new(P)).unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].pkgname(buf), b"foo-1.0");
         assert_eq!(recs[1].text(buf), b"PKGNAME=bar-2\nX=PKGNAME=y\n");
@@ -143,12 +170,18 @@ mod tests {
 
     #[test]
     fn rejects_short_names_missing_newline_and_junk() {
-        assert!(split_records(b"PKGNAME=abc\n", 4).is_err());
-        assert!(split_records(b"PKGNAME=abc\n", 2).is_ok());
-        assert!(split_records(b"PKGNAME=abcd\nX=1", 4).is_err());
-        assert!(split_records(b"junk\nPKGNAME=abcd\n", 4).is_err());
-        assert!(split_records(b"PKGNAME=ab cd\n", 4).is_err());
-        assert_eq!(split_records(b"", 4).unwrap(), vec![]);
+        assert!(split_records(b"PKGNAME=abc\n", 4, Path::new(P)).is_err());
+        assert!(split_records(b"PKGNAME=abc\n", 2, Path::new(P)).is_ok());
+        assert!(split_records(b"PKGNAME=abcd\nX=1", 4, Path::new(P)).is_err());
+        assert!(split_records(b"junk\nPKGNAME=abcd\n", 4, Path::new(P)).is_err());
+        assert!(split_records(b"PKGNAME=ab cd\n", 4, Path::new(P)).is_err());
+        assert_eq!(split_records(b"", 4, Path::new(P)).unwrap(), vec![]);
+        assert_eq!(
+            split_records(b"PKGNAME=abcd\nX=1\nPKGNAME=ab\n", 4, Path::new(P))
+                .unwrap_err()
+                .msg,
+            "Invalid input: pscan, line 3: a PKGNAME too short, with a blank or without newline"
+        );
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl Build {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
         let buf = crate::record::read_opened(input)?;
-        let jobs = Jobs::parse(buf)?;
+        let jobs = Jobs::parse(buf, scan)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
         // A master serves as many slots as clients connect.
         let several = o.slots > 1 || o.master.is_some();

@@ -49,6 +49,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     }
     let cfg = Config::load()?;
+    cfg.check_version_set()?;
     let phases = tools(&cfg, &PHASES)?;
     run_phases(&cfg, &phases)?;
     Ok(0)

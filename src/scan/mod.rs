@@ -157,17 +157,7 @@ impl From<Stop> for Error {
 }
 
 fn timeout_from_env() -> Result<Option<Duration>> {
-    let Some(v) = std::env::var_os(TIMEOUT_ENV) else {
-        return Ok(Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)));
-    };
-    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(0) => Ok(None),
-        Some(n) => Ok(Some(Duration::from_secs(n))),
-        None => Err(Error::errx(format!(
-            "{TIMEOUT_ENV} must be a number of seconds, not `{}`",
-            v.to_string_lossy()
-        ))),
-    }
+    crate::net::env_seconds(TIMEOUT_ENV, Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)))
 }
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
