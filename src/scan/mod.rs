@@ -213,6 +213,14 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     let watch = Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
     let output = Path::new(&o.args[1]);
     let kept = if let Some(addr) = &o.master {
+        // A location clients refuse would make each of them exit in turn
+        // and leave the master waiting for ever.
+        if let Some(bad) = q.jobs().iter().find(|j| !tree::safe_location(&j.location)) {
+            return Err(Error::errx(format!(
+                "Location `{}' of the list cannot be sent to scan clients",
+                bad.location.escape_ascii()
+            )));
+        }
         if !o.limited {
             q.add_full_tree_job();
         }
