@@ -69,6 +69,74 @@ pub fn record_end(buf: &[u8], start: usize) -> Option<usize> {
     }
 }
 
+/// Longest package name accepted as a file name (NAME_MAX less room for
+/// the package suffix and the temporary names of atomic writes).
+pub const MAX_NAME: usize = 200;
+/// Longest `PKG_LOCATION` accepted.
+pub const MAX_LOCATION: usize = 1000;
+
+/// Why `name` (a PKGNAME, a log or package file name) cannot be used as one
+/// file name under `${bulklog}` or `${packages}/All`, if it cannot: names
+/// come from Makefiles and clients, and a `/`, a `..` or a leading `-` would
+/// make pkg-build write, delete or run outside where it belongs.
+pub fn name_problem(name: &[u8]) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.len() > MAX_NAME {
+        Some("is longer than 200 bytes")
+    } else if name.contains(&b'/') {
+        Some("contains a /")
+    } else if name == b"." || name == b".." {
+        Some("is . or ..")
+    } else if name[0] == b'-' {
+        Some("starts with -")
+    } else if name.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        Some("holds a control character")
+    } else {
+        None
+    }
+}
+
+/// Why `loc` cannot be a `PKG_LOCATION` (a directory inside pkgsrc), if it
+/// cannot: relative, every part a valid file name, bounded.
+pub fn location_problem(loc: &[u8]) -> Option<&'static str> {
+    if loc.len() > MAX_LOCATION {
+        return Some("is longer than 1000 bytes");
+    }
+    if loc.first() == Some(&b'/') {
+        return Some("is absolute");
+    }
+    loc.split(|&b| b == b'/')
+        .find_map(|part| match name_problem(part) {
+            Some("is . or ..") => Some("has a . or .. part"),
+            Some("is empty") => Some("has an empty part"),
+            Some(_) if part.len() > MAX_NAME => Some("has a part longer than 200 bytes"),
+            Some("starts with -") => Some("has a part starting with -"),
+            Some(_) => Some("holds a control character"),
+            None => None,
+        })
+}
+
+/// Why the record `rec` (starting with its `PKGNAME=` line) must not be
+/// built, if it must not: its name or its location is unsafe as a path.
+/// The text says which field and what is wrong, e.g. ``PKGNAME `../x'
+/// contains a /``.
+pub fn record_problem(rec: &[u8]) -> Option<String> {
+    let name = field(rec, PKGNAME).unwrap_or_default();
+    if let Some(why) = name_problem(name) {
+        return Some(format!("PKGNAME `{}' {why}", shown(name)));
+    }
+    let loc = field(rec, b"PKG_LOCATION=")?;
+    location_problem(loc).map(|why| format!("PKG_LOCATION `{}' {why}", shown(loc)))
+}
+
+/// At most 100 bytes of `bytes`, escaped, for a one-line message.
+pub fn shown(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(100)];
+    let more = if cut.len() < bytes.len() { "..." } else { "" };
+    format!("{}{more}", cut.escape_ascii())
+}
+
 /// The value of the first line of `rec` starting with `prefix` (without the
 /// newline).
 pub fn field<'a>(rec: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
@@ -182,6 +250,25 @@ mod tests {
                 .msg,
             "Invalid input: pscan, line 3: a PKGNAME too short, with a blank or without newline"
         );
+    }
+
+    #[test]
+    fn unsafe_names_and_locations_are_named() {
+        assert_eq!(name_problem(b"gmake-4.4"), None);
+        assert_eq!(name_problem(b"../x-1"), Some("contains a /"));
+        assert_eq!(name_problem(b".."), Some("is . or .."));
+        assert_eq!(name_problem(b"-rf-1"), Some("starts with -"));
+        assert_eq!(name_problem(b"a\x1b-1"), Some("holds a control character"));
+        assert_eq!(name_problem(&[b'a'; 201]), Some("is longer than 200 bytes"));
+        assert_eq!(location_problem(b"devel/gmake"), None);
+        assert_eq!(location_problem(b"/etc"), Some("is absolute"));
+        assert_eq!(location_problem(b"a/../../b"), Some("has a . or .. part"));
+        assert_eq!(location_problem(b"a//b"), Some("has an empty part"));
+        assert_eq!(
+            record_problem(b"PKGNAME=../../x-1\nPKG_LOCATION=a/b\n").as_deref(),
+            Some("PKGNAME `../../x-1' contains a /")
+        );
+        assert_eq!(record_problem(b"PKGNAME=x-1\nPKG_LOCATION=a/b\n"), None);
     }
 
     #[test]

@@ -207,7 +207,16 @@ impl Build {
         let (depth, key) = priorities(&jobs, history.as_ref().filter(|_| several))?;
         let mut sched = Scheduler::new(jobs.dependents.clone(), jobs.open_depends.clone(), key);
         for j in 0..jobs.len() as u32 {
-            if jobs.prefailed(j)? {
+            // A record whose name or location would lead outside the bulk
+            // log is never built; it counts as failed before the build.
+            if let Some(why) = crate::record::record_problem(jobs.text(j)) {
+                let line = crate::record::line_of(&jobs.buf, jobs.spans[j as usize].start);
+                eprintln!(
+                    "pbulk-build: {}, line {line}: {why}; not built",
+                    scan.display()
+                );
+                sched.prefail(j);
+            } else if jobs.prefailed(j)? {
                 sched.prefail(j);
             }
         }
