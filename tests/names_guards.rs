@@ -358,3 +358,43 @@ fn invalid_input_names_file_and_line() {
          a PKGNAME too short, with a blank or without newline\n"
     );
 }
+
+#[test]
+fn bulkbuild_rebuild_refuses_an_unsafe_name_before_building_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("bulklog/meta")).unwrap();
+    std::fs::write(
+        d.join("bulklog/meta/presolve"),
+        "PKGNAME=a-1\nPKG_LOCATION=cat/a\nPKGNAME=../x-1\nPKG_LOCATION=cat/x\n",
+    )
+    .unwrap();
+    let script = d.join("pkg-build");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat >> {}\n", d.join("fed").display()),
+    )
+    .unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&script, mode).unwrap();
+    let c = conf(
+        d,
+        &format!(
+            "config_version=0.68\nbulklog={0}/bulklog\nloc={0}/bulklog/meta\npbuild_script={0}/pkg-build\n",
+            d.display()
+        ),
+    );
+    let out = bounded(
+        Command::new(bin("bulkbuild-rebuild"))
+            .args(["a-1", "../x-1"])
+            .env("PBULK_CONF", &c),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "bulkbuild-rebuild: package name `../x-1' contains a /\n"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!d.join("fed").exists(), "nothing was built");
+}

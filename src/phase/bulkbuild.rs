@@ -186,6 +186,16 @@ pub fn rebuild_main(args: Vec<OsString>) -> Result<i32> {
     }
     let presolve = cfg.loc().join("presolve");
     let script = cfg.tool("pbuild_script")?;
+    // A name reaches pkg-build as ${bulklog}/${pkgname}: refuse an unsafe
+    // one before building anything.
+    for arg in &args {
+        if let Some(why) = crate::record::name_problem(arg.as_encoded_bytes()) {
+            return Err(Error::errx(format!(
+                "package name `{}' {why}",
+                crate::record::shown(arg.as_encoded_bytes())
+            )));
+        }
+    }
     for arg in &args {
         let name = arg.to_string_lossy();
         // Read again for every package, as the original does: the file is
