@@ -3,10 +3,12 @@
 //! refuses a bulklog that resolves above itself or around the trees it must
 //! keep, 30 brace groups are refused at once naming the package, huge
 //! environment values are refused instead of panicking, an empty pbulk.conf
-//! is an error, and `Invalid input` names the file and line.
+//! is an error, `Invalid input` names the file and line, and a scan that
+//! fills the disk says so on the terminal.
 
 mod common;
 mod pkgbuild_support;
+mod scan_fake;
 
 use std::io::Write;
 use std::path::Path;
@@ -397,4 +399,69 @@ fn bulkbuild_rebuild_refuses_an_unsafe_name_before_building_anything() {
     );
     assert!(out.stdout.is_empty());
     assert!(!d.join("fed").exists(), "nothing was built");
+}
+
+/// Whether this test process may make a private mount namespace with a
+/// small tmpfs (root with unshare(1)); otherwise one line says why not,
+/// and under CI=true that is a failure.
+fn can_mount_tmpfs() -> bool {
+    let ok = nix::unistd::geteuid().is_root()
+        && Command::new("unshare")
+            .args(["-m", "--propagation", "private", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true: this test needs root and unshare(1)"
+        );
+        eprintln!("skipped: needs root and unshare(1) for a small tmpfs");
+    }
+    ok
+}
+
+#[test]
+fn a_scan_filling_the_disk_says_so_on_the_terminal() {
+    if !can_mount_tmpfs() {
+        return;
+    }
+    let t = scan_fake::Tree::new();
+    t.subdirs("", "cat\n");
+    t.subdirs("cat", "big\n");
+    let big = scan_fake::record("big-1", "", "") + &format!("COMMENT={}\n", "x".repeat(256 * 1024));
+    t.package("cat/big", &big);
+    let loc = t.path("bulklog/meta");
+    std::fs::create_dir_all(&loc).unwrap();
+    let c = conf(
+        t.tmp.path(),
+        &format!(
+            "config_version=0.68\nmaster_mode=no\nbulklog={}\nloc=${{bulklog}}/meta\npkgsrc={}\n\
+             make={}\npscan={}\npresolve=/bin/false\n",
+            t.path("bulklog").display(),
+            t.root.display(),
+            t.make.display(),
+            bin("pbulk-scan").display(),
+        ),
+    );
+    // ${loc} on a 64 KiB tmpfs in a mount namespace of the phase's own.
+    let out = bounded(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg("mount -t tmpfs -o size=64k names-guards-full \"$1\" && exec \"$2\"")
+            .arg("sh")
+            .arg(&loc)
+            .arg(bin("scan"))
+            .env("PBULK_CONF", &c),
+        b"",
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("scan: pbulk-scan failed (status 1); its last message: pbulk-scan: ")
+            && err.ends_with(": No space left on device\n"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The namespace took its tmpfs along: nothing was written here.
+    assert!(std::fs::read_dir(&loc).unwrap().next().is_none());
 }
