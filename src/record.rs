@@ -14,13 +14,13 @@ pub const PKGNAME: &[u8] = b"PKGNAME=";
 /// regular files only, and no NUL byte anywhere.
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     let f = std::fs::File::open(path).map_err(|e| Error::err("Cannot open input", &e))?;
-    read_opened(f)
+    read_opened(f, path)
 }
 
 /// [`read_input`] for a file the caller opened itself (pbulk-build opens
 /// its input before its logs, as the original does, so the errors come in
 /// the same order).
-pub fn read_opened(mut f: std::fs::File) -> Result<Vec<u8>> {
+pub fn read_opened(mut f: std::fs::File, path: &Path) -> Result<Vec<u8>> {
     let md = f
         .metadata()
         .map_err(|e| Error::err("Cannot stat input", &e))?;
@@ -30,16 +30,24 @@ pub fn read_opened(mut f: std::fs::File) -> Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(md.len() as usize);
     f.read_to_end(&mut buf)
         .map_err(|e| Error::err("Failed to read input", &e))?;
-    check_no_nul(&buf)?;
+    check_no_nul(&buf, path)?;
     Ok(buf)
 }
 
-/// The original refuses any input holding a NUL byte.
-pub fn check_no_nul(buf: &[u8]) -> Result<()> {
-    if memchr::memchr(0, buf).is_some() {
-        return Err(Error::errx("Invalid input (NUL character found)"));
+/// The original refuses any input holding a NUL byte; ours says where.
+pub fn check_no_nul(buf: &[u8], path: &Path) -> Result<()> {
+    match memchr::memchr(0, buf) {
+        Some(at) => Err(nul_at(path, line_of(buf, at))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// `Invalid input (NUL character found)` at `path`, line `line`.
+pub fn nul_at(path: &Path, line: u64) -> Error {
+    Error::errx(format!(
+        "Invalid input (NUL character found): {}, line {line}",
+        path.display()
+    ))
 }
 
 /// The package name of a record's first line, if it is a valid `PKGNAME=`

@@ -158,7 +158,7 @@ fn load_errors_name_what_is_wrong() {
         ),
         (
             "PKGNAME=ab\0cd\n".to_string(),
-            "pbulk-build: Invalid input (NUL character found)\n",
+            "pbulk-build: Invalid input (NUL character found): presolve, line 1\n",
         ),
     ];
     for (input, want) in cases {

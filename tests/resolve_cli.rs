@@ -339,7 +339,7 @@ fn bad_input_files() {
         ),
         (
             good.replace("c/app", "c/a\0pp"),
-            "Invalid input (NUL character found)",
+            "Invalid input (NUL character found): pscan, line 2",
         ),
         (good.replace("app-1", "app 1"), SHORT_OR_BLANK_1),
         (good.replace("app-1", "ap1"), SHORT_OR_BLANK_1),
@@ -415,11 +415,12 @@ fn long_lines_and_errors_beyond_the_first_read() {
     // found earlier, as the reference checks it before parsing.
     for tail in ["\0\n", "\0"] {
         let text = format!("junk\n{scan}{tail}");
+        let line = text.matches('\n').count() + usize::from(tail == "\0");
         std::fs::write(dir.path().join("pscan"), text).unwrap();
         let r = run(&["pscan"], dir.path());
         assert_eq!(
             r.err,
-            "pbulk-resolve: Invalid input (NUL character found)\n"
+            format!("pbulk-resolve: Invalid input (NUL character found): pscan, line {line}\n")
         );
     }
     // Options end at the first operand, as with getopt.

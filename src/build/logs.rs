@@ -41,10 +41,10 @@ impl Logs {
 
     /// Replay the success log, then the error log, into the scheduler.
     pub fn replay(&mut self, jobs: &Jobs, sched: &mut Scheduler) -> Result<()> {
-        let done = read_log(&mut self.success)?;
+        let done = read_log(&mut self.success, &self.paths[0])?;
         let [s, e] = &self.paths;
         for_each_line(&done, s, jobs, "successful", |j| sched.replay_done(j))?;
-        let failed = read_log(&mut self.error)?;
+        let failed = read_log(&mut self.error, &self.paths[1])?;
         for_each_line(&failed, e, jobs, "failing", |j| sched.replay_failed(j))
     }
 
@@ -60,7 +60,7 @@ impl Logs {
 }
 
 /// A log read whole, with the reference's input checks.
-fn read_log(f: &mut File) -> Result<Vec<u8>> {
+fn read_log(f: &mut File, path: &Path) -> Result<Vec<u8>> {
     let md = f
         .metadata()
         .map_err(|e| Error::err("Cannot stat input", &e))?;
@@ -70,7 +70,7 @@ fn read_log(f: &mut File) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     f.read_to_end(&mut buf)
         .map_err(|e| Error::err("Failed to read input", &e))?;
-    crate::record::check_no_nul(&buf)?;
+    crate::record::check_no_nul(&buf, path)?;
     Ok(buf)
 }
 

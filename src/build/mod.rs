@@ -199,7 +199,7 @@ impl Build {
     fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
-        let buf = crate::record::read_opened(input)?;
+        let buf = crate::record::read_opened(input, scan)?;
         let jobs = Jobs::parse(buf, scan)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
         // A master serves as many slots as clients connect.

@@ -112,13 +112,15 @@ impl Scan {
             };
             filled += n;
             total += n as u64;
-            let used = p.lines(self, &buf[..filled], base).ok_or_else(nul_found)?;
+            let used = p
+                .lines(self, &buf[..filled], base)
+                .ok_or_else(|| crate::record::nul_at(path, p.lineno + 1))?;
             buf.copy_within(used..filled, 0);
             filled -= used;
             base += used as u64;
         }
         if memchr::memchr(0, &buf[..filled]).is_some() {
-            return Err(nul_found());
+            return Err(crate::record::nul_at(path, p.lineno + 1));
         }
         // A last line without its newline, or a record without location.
         if filled != 0 {
@@ -264,10 +266,6 @@ impl Parser {
             scan.recs.push(cur.rec);
         }
     }
-}
-
-fn nul_found() -> Error {
-    Error::errx("Invalid input (NUL character found)")
 }
 
 /// The bytes of `input` from `off` to its end: the reference's view when
