@@ -105,17 +105,13 @@ fn limited_master_refuses_a_location_clients_cannot_take() {
     let mut c = t.cmd(&["-l", "-m", &format!("127.0.0.1:{}", free_port())]);
     c.arg(&t.root)
         .arg(t.path("out"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"cat/a\ncat/../../x\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+        .stdin(std::process::Stdio::piped());
+    // Bounded: a master that accepted the list would wait for clients.
+    let mut m = Proc::spawn(&mut c);
+    let mut stdin = m.0.as_mut().unwrap().stdin.take().unwrap();
+    stdin.write_all(b"cat/a\ncat/../../x\n").unwrap();
+    drop(stdin);
+    let o = m.finish();
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         text(&o.stderr),
