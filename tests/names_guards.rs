@@ -6,7 +6,6 @@
 //! is an error, `Invalid input` names the file and line, and a scan that
 //! fills the disk says so on the terminal.
 
-mod common;
 mod pkgbuild_support;
 mod scan_fake;
 
@@ -15,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::bin;
+use pkgbuild_support::common::{self, bin};
 use pkgbuild_support::World;
 
 fn text(b: &[u8]) -> String {
