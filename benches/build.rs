@@ -64,7 +64,7 @@ fn startup(d: &Path) {
     }
     let buf = std::fs::read(&presolve).unwrap();
     let t = Instant::now();
-    let jobs = Jobs::parse(buf).unwrap();
+    let jobs = Jobs::parse(buf, &presolve).unwrap();
     let parsed = t.elapsed();
     let order = graph::topo_order(&jobs.dependents, &jobs.open_depends).unwrap();
     let depth = graph::depths(&jobs.dependents, &order, None);

@@ -413,6 +413,7 @@ impl Config {
 
     /// The config version check: two lines on stdout and status 1.
     pub fn check_version(&self) -> Result<()> {
+        self.check_version_set()?;
         let v = self.value("config_version");
         if v == paths::CONFIG_VERSION {
             return Ok(());
@@ -424,6 +425,22 @@ impl Config {
                 paths::CONFIG_VERSION
             ),
         ))
+    }
+
+    /// An empty file (or one that is no pbulk.conf at all) sets no
+    /// `config_version`; the original's check then prints an empty version,
+    /// which hides what is wrong, and `bulkbuild` would run nothing and
+    /// exit 0. Every program refuses it with one line naming the file.
+    pub fn check_version_set(&self) -> Result<()> {
+        if self.get("config_version").is_some_and(|v| !v.is_empty()) {
+            return Ok(());
+        }
+        Err(Error::errx(format!(
+            "{} sets no config_version: it is empty or not a pbulk.conf \
+             (this version of pbulk expects config_version={})",
+            self.path.display(),
+            paths::CONFIG_VERSION
+        )))
     }
 }
 

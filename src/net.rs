@@ -88,6 +88,11 @@ pub fn script_finished(child: &mut Child) -> Result<bool> {
 /// session, so that the TIME_WAIT state stays with them.
 pub const GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The largest time limit taken from the environment: ten years. Larger
+/// values would overflow the clock arithmetic of the deadlines; 0 already
+/// means "no limit".
+pub const MAX_ENV_SECONDS: u64 = 10 * 366 * 24 * 3600;
+
 /// A number of seconds from the environment variable `name` (0: no limit),
 /// or `default` when it is unset.
 pub fn env_seconds(
@@ -99,7 +104,11 @@ pub fn env_seconds(
     };
     match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
         Some(0) => Ok(None),
-        Some(n) => Ok(Some(std::time::Duration::from_secs(n))),
+        Some(n) if n <= MAX_ENV_SECONDS => Ok(Some(std::time::Duration::from_secs(n))),
+        Some(_) => Err(Error::errx(format!(
+            "{name} must be at most {MAX_ENV_SECONDS} seconds (0 for no limit), not `{}`",
+            v.to_string_lossy()
+        ))),
         None => Err(Error::errx(format!(
             "{name} must be a number of seconds, not `{}`",
             v.to_string_lossy()

@@ -73,8 +73,8 @@ pub struct Jobs {
 
 impl Jobs {
     /// Parse the records of a resolved tree scan and link the graph.
-    pub fn parse(buf: Vec<u8>) -> Result<Jobs> {
-        let spans = record::split_records(&buf, MIN_NAME_LEN)?;
+    pub fn parse(buf: Vec<u8>, path: &std::path::Path) -> Result<Jobs> {
+        let spans = record::split_records(&buf, MIN_NAME_LEN, path)?;
         let mut index = HashMap::with_capacity(spans.len());
         for (i, s) in spans.iter().enumerate() {
             index.insert(Box::from(s.pkgname(&buf)), i as u32);
@@ -207,7 +207,7 @@ mod tests {
             rec("bbb-1", "base-1 base-1\taaa-1"),
         ]
         .concat();
-        let jobs = Jobs::parse(input.into_bytes()).unwrap();
+        let jobs = Jobs::parse(input.into_bytes(), std::path::Path::new("presolve")).unwrap();
         assert_eq!(jobs.dependents.of(0), &[2, 2, 1]);
         assert_eq!(jobs.dependents.of(1), &[2]);
         assert_eq!(jobs.open_depends, vec![0, 1, 3]);
@@ -216,16 +216,19 @@ mod tests {
 
     #[test]
     fn unknown_dependency_is_named() {
-        let e = Jobs::parse(rec("aaaa-1", "nope-2").into_bytes())
-            .err()
-            .unwrap();
+        let e = Jobs::parse(
+            rec("aaaa-1", "nope-2").into_bytes(),
+            std::path::Path::new("presolve"),
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.msg, "Dependency `nope-2' doesn't exist");
     }
 
     #[test]
     fn last_duplicate_wins_lookups() {
         let input = [rec("dup-1", ""), rec("dup-1", ""), rec("user-1", "dup-1")].concat();
-        let jobs = Jobs::parse(input.into_bytes()).unwrap();
+        let jobs = Jobs::parse(input.into_bytes(), std::path::Path::new("presolve")).unwrap();
         assert_eq!(jobs.lookup(b"dup-1"), Some(1));
         assert_eq!(jobs.dependents.of(1), &[2]);
         assert!(jobs.dependents.of(0).is_empty());
@@ -235,7 +238,8 @@ mod tests {
     fn prefail_reasons_and_missing_lines() {
         let input = "PKGNAME=skip-1\nPKG_SKIP_REASON=no\nPKGNAME=fail-1\nPKG_SKIP_REASON=\n\
                      PKG_FAIL_REASON=x\nPKGNAME=bad-1\nPKG_SKIP_REASON=\n";
-        let jobs = Jobs::parse(input.as_bytes().to_vec()).unwrap();
+        let jobs =
+            Jobs::parse(input.as_bytes().to_vec(), std::path::Path::new("presolve")).unwrap();
         assert!(jobs.prefailed(0).unwrap());
         assert!(jobs.prefailed(1).unwrap());
         assert_eq!(jobs.prefailed(2).unwrap_err().msg, "Invalid scan output");
@@ -248,9 +252,9 @@ mod tests {
             rec("heavy-1", ""),
             rec("plain-1", "")
         );
-        let jobs = Jobs::parse(input.into_bytes()).unwrap();
+        let jobs = Jobs::parse(input.into_bytes(), std::path::Path::new("presolve")).unwrap();
         assert_eq!(jobs.weights, Some(vec![250, 100]));
         let bad = format!("{}PBULK_WEIGHT=x\n", rec("heavy-1", ""));
-        assert!(Jobs::parse(bad.into_bytes()).is_err());
+        assert!(Jobs::parse(bad.into_bytes(), std::path::Path::new("presolve")).is_err());
     }
 }

@@ -9,6 +9,7 @@ use super::jobs::Jobs;
 use super::sched::{Scheduler, State};
 use crate::cli::{Error, Result};
 use crate::fsutil;
+use crate::record::line_of;
 
 /// Which log a line belongs to; the words are the reference's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,24 +21,31 @@ pub enum Outcome {
 pub struct Logs {
     success: File,
     error: File,
+    /// Their paths, for the messages.
+    paths: [std::path::PathBuf; 2],
 }
 
 impl Logs {
     /// Open (creating) both logs for appending, in the reference's order.
-    pub fn open(success: &Path, error: &Path) -> Result<Logs> {
-        let success = fsutil::open_append(success)
+    pub fn open(success_path: &Path, error_path: &Path) -> Result<Logs> {
+        let success = fsutil::open_append(success_path)
             .map_err(|e| Error::err("Cannot open log file for successful builds", &e))?;
-        let error = fsutil::open_append(error)
+        let error = fsutil::open_append(error_path)
             .map_err(|e| Error::err("Cannot open log file for failed builds", &e))?;
-        Ok(Logs { success, error })
+        Ok(Logs {
+            success,
+            error,
+            paths: [success_path.to_path_buf(), error_path.to_path_buf()],
+        })
     }
 
     /// Replay the success log, then the error log, into the scheduler.
     pub fn replay(&mut self, jobs: &Jobs, sched: &mut Scheduler) -> Result<()> {
-        let done = read_log(&mut self.success)?;
-        for_each_line(&done, jobs, "successful", |j| sched.replay_done(j))?;
-        let failed = read_log(&mut self.error)?;
-        for_each_line(&failed, jobs, "failing", |j| sched.replay_failed(j))
+        let done = read_log(&mut self.success, &self.paths[0])?;
+        let [s, e] = &self.paths;
+        for_each_line(&done, s, jobs, "successful", |j| sched.replay_done(j))?;
+        let failed = read_log(&mut self.error, &self.paths[1])?;
+        for_each_line(&failed, e, jobs, "failing", |j| sched.replay_failed(j))
     }
 
     /// Record a finished build: one whole line in one write, on disk before
@@ -52,7 +60,7 @@ impl Logs {
 }
 
 /// A log read whole, with the reference's input checks.
-fn read_log(f: &mut File) -> Result<Vec<u8>> {
+fn read_log(f: &mut File, path: &Path) -> Result<Vec<u8>> {
     let md = f
         .metadata()
         .map_err(|e| Error::err("Cannot stat input", &e))?;
@@ -62,14 +70,20 @@ fn read_log(f: &mut File) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     f.read_to_end(&mut buf)
         .map_err(|e| Error::err("Failed to read input", &e))?;
-    crate::record::check_no_nul(&buf)?;
+    crate::record::check_no_nul(&buf, path)?;
     Ok(buf)
 }
 
 /// Look up every line of a log. As in the reference the name is looked up
 /// before the newline is checked, so an unknown last line is reported by
 /// name and a known one without newline as invalid input.
-fn for_each_line(buf: &[u8], jobs: &Jobs, kind: &str, mut apply: impl FnMut(u32)) -> Result<()> {
+fn for_each_line(
+    buf: &[u8],
+    path: &Path,
+    jobs: &Jobs,
+    kind: &str,
+    mut apply: impl FnMut(u32),
+) -> Result<()> {
     let mut pos = 0;
     while pos < buf.len() {
         let nl = memchr::memchr(b'\n', &buf[pos..]).map(|i| pos + i);
@@ -81,7 +95,9 @@ fn for_each_line(buf: &[u8], jobs: &Jobs, kind: &str, mut apply: impl FnMut(u32)
             ))
         })?;
         apply(job);
-        pos = nl.ok_or_else(|| Error::errx("Invalid input"))? + 1;
+        pos = nl.ok_or_else(|| {
+            crate::record::invalid_at(path, line_of(buf, pos), "the last line has no newline")
+        })? + 1;
     }
     Ok(())
 }
@@ -160,18 +176,26 @@ mod tests {
 
     fn jobs() -> Jobs {
         let rec = |n: &str| format!("PKGNAME={n}\nPKG_SKIP_REASON=\nPKG_FAIL_REASON=\n");
-        Jobs::parse(format!("{}{}", rec("aaaa-1"), rec("bbbb-1")).into_bytes()).unwrap()
+        Jobs::parse(
+            format!("{}{}", rec("aaaa-1"), rec("bbbb-1")).into_bytes(),
+            std::path::Path::new("presolve"),
+        )
+        .unwrap()
     }
 
     fn lines(buf: &[u8]) -> Result<Vec<u32>> {
         let mut seen = Vec::new();
-        for_each_line(buf, &jobs(), "successful", |j| seen.push(j)).map(|_| seen)
+        let path = Path::new("meta/success");
+        for_each_line(buf, path, &jobs(), "successful", |j| seen.push(j)).map(|_| seen)
     }
 
     #[test]
     fn log_lines_are_looked_up_with_reference_errors() {
         assert_eq!(lines(b"bbbb-1\naaaa-1\n").unwrap(), vec![1, 0]);
-        assert_eq!(lines(b"aaaa-1").unwrap_err().msg, "Invalid input");
+        assert_eq!(
+            lines(b"bbbb-1\naaaa-1").unwrap_err().msg,
+            "Invalid input: meta/success, line 2: the last line has no newline"
+        );
         assert_eq!(
             lines(b"aaaa-1\nzzz").unwrap_err().msg,
             "Package from successful build log doesn't exist: zzz"

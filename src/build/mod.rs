@@ -198,15 +198,24 @@ impl Build {
     fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
-        let buf = crate::record::read_opened(input)?;
-        let jobs = Jobs::parse(buf)?;
+        let buf = crate::record::read_opened(input, scan)?;
+        let jobs = Jobs::parse(buf, scan)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
         // A master serves as many slots as clients connect.
         let several = o.slots > 1 || o.master.is_some();
         let (depth, key) = priorities(&jobs, history.as_ref().filter(|_| several))?;
         let mut sched = Scheduler::new(jobs.dependents.clone(), jobs.open_depends.clone(), key);
         for j in 0..jobs.len() as u32 {
-            if jobs.prefailed(j)? {
+            // A record whose name or location would lead outside the bulk
+            // log is never built; it counts as failed before the build.
+            if let Some(why) = crate::record::record_problem(jobs.text(j)) {
+                let line = crate::record::line_of(&jobs.buf, jobs.spans[j as usize].start);
+                eprintln!(
+                    "pbulk-build: {}, line {line}: {why}; not built",
+                    scan.display()
+                );
+                sched.prefail(j);
+            } else if jobs.prefailed(j)? {
                 sched.prefail(j);
             }
         }

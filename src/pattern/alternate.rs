@@ -88,13 +88,44 @@ fn split(pattern: &[u8]) -> Option<Group<'_>> {
     None
 }
 
-/// Expanded texts remembered per match; beyond this the remaining ones are
-/// matched without being remembered (the result is the same, only slower).
-const MEMO_LIMIT: usize = 1 << 16;
+/// The most distinct texts the alternates of one pattern may expand to.
+/// The reference expands every alternative, so groups in a row multiply
+/// (30 groups of two: 2^30 texts, minutes of work); real dependency
+/// patterns have a handful. Beyond this a pattern is refused, so matching
+/// costs at most this many texts per name.
+pub const MAX_TEXTS: usize = 1024;
 
 /// Match `name` against a pattern containing `{`.
 pub(super) fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
     expand_match(pattern, name, &mut HashSet::new())
+}
+
+/// Whether `pattern` stays within [`MAX_TEXTS`] distinct expanded texts
+/// (counted as [`expand_match`] meets them, whatever the name, so the
+/// answer depends on the pattern alone). Unbalanced braces are left to
+/// the matcher to report.
+pub(super) fn within_limit(pattern: &[u8]) -> bool {
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let mut todo = vec![pattern.to_vec()];
+    let mut buf = [0u8; ALT_MAX];
+    while let Some(p) = todo.pop() {
+        let Some(g) = split(&p) else { continue };
+        for alt in g.alternatives() {
+            let n = g.join(alt, &mut buf);
+            let text = &buf[..n];
+            if seen.contains(text) {
+                continue;
+            }
+            if seen.len() >= MAX_TEXTS {
+                return false;
+            }
+            seen.insert(text.to_vec());
+            if memchr::memchr(b'{', text).is_some() {
+                todo.push(text.to_vec());
+            }
+        }
+    }
+    true
 }
 
 /// Matching is a pure function of the expanded text, and the whole result
@@ -102,7 +133,7 @@ pub(super) fn matches(pattern: &[u8], name: &[u8]) -> Result<bool, MatchError> {
 /// already matched anywhere in this walk need not be matched again:
 /// `{,x}{,x}` gives `x` twice. Without this, repeated groups multiply the
 /// work for nothing (the pattern fuzzer found such patterns taking
-/// minutes).
+/// minutes). Distinct texts are bounded by [`MAX_TEXTS`].
 fn expand_match(
     pattern: &[u8],
     name: &[u8],
@@ -117,9 +148,10 @@ fn expand_match(
         if seen.contains(text) {
             continue;
         }
-        if seen.len() < MEMO_LIMIT {
-            seen.insert(text.to_vec());
+        if seen.len() >= MAX_TEXTS {
+            return Err(MatchError::TooManyAlternates(pattern.to_vec()));
         }
+        seen.insert(text.to_vec());
         found |= if memchr::memchr(b'{', text).is_some() {
             // What match_c does with a pattern of alternates.
             quick_match(text, name) && expand_match(text, name, seen)?

@@ -21,6 +21,21 @@ pub enum MatchError {
     MalformedAlternate(Vec<u8>),
     /// `pkg_order` on a name without any `-`.
     NoVersion,
+    /// Alternates expanding to more than [`MAX_ALTERNATES`] texts (ours).
+    TooManyAlternates(Vec<u8>),
+}
+
+pub use alternate::MAX_TEXTS as MAX_ALTERNATES;
+
+/// Refuse a pattern whose alternates expand to more than
+/// [`MAX_ALTERNATES`] distinct texts, before matching it against anything:
+/// the answer depends on the pattern only, never on the names it meets.
+pub fn check_alternates(pattern: &[u8]) -> Result<(), MatchError> {
+    let pattern = c_str(pattern);
+    if memchr::memchr(b'{', pattern).is_none() || alternate::within_limit(pattern) {
+        return Ok(());
+    }
+    Err(MatchError::TooManyAlternates(pattern.to_vec()))
 }
 
 impl MatchError {
@@ -31,6 +46,10 @@ impl MatchError {
                 format!("Malformed alternate `{}'", String::from_utf8_lossy(p))
             }
             MatchError::NoVersion => "Internal error".to_string(),
+            MatchError::TooManyAlternates(p) => format!(
+                "Pattern `{}' expands to more than {MAX_ALTERNATES} alternatives",
+                String::from_utf8_lossy(p)
+            ),
         }
     }
 }

@@ -81,6 +81,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: bulkbuild\n",
     )?;
     let cfg = Config::load()?;
+    cfg.check_version_set()?;
     let phases = tools(&cfg, &PHASES)?;
     run_phases(&cfg, &phases)?;
     Ok(0)
@@ -215,6 +216,16 @@ pub fn rebuild_main(args: Vec<OsString>) -> Result<i32> {
     }
     let presolve = cfg.loc().join("presolve");
     let script = cfg.tool("pbuild_script")?;
+    // A name reaches pkg-build as ${bulklog}/${pkgname}: refuse an unsafe
+    // one before building anything.
+    for arg in &args {
+        if let Some(why) = crate::record::name_problem(arg.as_encoded_bytes()) {
+            return Err(Error::errx(format!(
+                "package name `{}' {why}",
+                crate::record::shown(arg.as_encoded_bytes())
+            )));
+        }
+    }
     for arg in &args {
         let name = arg.to_string_lossy();
         // Read again for every package, as the original does: the file is

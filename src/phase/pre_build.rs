@@ -72,18 +72,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
 /// old logs are touched.
 pub fn run(cfg: &Config, env: &Env) -> Result<()> {
     check_cross(cfg)?;
-    // The original would run `rm -rf /*` here.
-    let bulklog = cfg.value("bulklog");
-    if bulklog.is_empty()
-        || Path::new(bulklog)
-            .components()
-            .all(|c| c == Component::RootDir)
-    {
-        return Err(Error::errx(format!(
-            "refusing to clear bulklog={bulklog:?} (from {})",
-            cfg.path().display()
-        )));
-    }
+    check_bulklog(cfg)?;
     let mode = cfg.master_mode()?;
     let make = cfg.tool("make")?;
     let pkg_install = PathBuf::from(format!("{}/pkgtools/pkg_install", cfg.value("pkgsrc")));
@@ -116,6 +105,79 @@ pub fn run(cfg: &Config, env: &Env) -> Result<()> {
     let path = loc.join("status");
     fsutil::write_atomic(&path, status.as_bytes())
         .map_err(|e| Error::err(format_args!("cannot write {}", path.display()), &e))
+}
+
+/// `${bulklog}` is emptied: refuse what the original would turn into
+/// `rm -rf /*`, and any value that resolves (`..`, symbolic links) to a
+/// directory above itself or holding `${pkgsrc}`, `${packages}` or
+/// `${prefix}`: `bulklog=/x/y/..` would empty `/x`.
+fn check_bulklog(cfg: &Config) -> Result<()> {
+    let bulklog = cfg.value("bulklog");
+    let refuse = |why: String| {
+        Err(Error::errx(format!(
+            "refusing to clear bulklog={bulklog:?} (from {}){why}",
+            cfg.path().display()
+        )))
+    };
+    if bulklog.is_empty()
+        || Path::new(bulklog)
+            .components()
+            .all(|c| c == Component::RootDir)
+    {
+        return refuse(String::new());
+    }
+    let real = resolve(Path::new(bulklog));
+    if real == Path::new("/") {
+        return refuse(": it resolves to /".to_string());
+    }
+    // Every directory the value names on its way, before a `..` leaves it.
+    let mut named = PathBuf::new();
+    for c in Path::new(bulklog).components() {
+        if c == Component::ParentDir {
+            let above = resolve(&named);
+            if above != real && above.starts_with(&real) {
+                return refuse(format!(
+                    ": it resolves to {}, which holds {} named in it",
+                    real.display(),
+                    named.display()
+                ));
+            }
+        }
+        named.push(c);
+    }
+    for var in ["pkgsrc", "packages", "prefix"] {
+        let v = cfg.value(var);
+        if !v.is_empty() && resolve(Path::new(v)).starts_with(&real) {
+            return refuse(format!(
+                ": it resolves to {}, which holds {var}={v}",
+                real.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `path` absolute, with symbolic links of its existing part and `.` and
+/// `..` resolved, as far as it exists (`..` of what does not exist yet is
+/// taken by name).
+fn resolve(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let mut out = PathBuf::from("/");
+    for c in cwd.join(path).components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => {
+                out.push(n);
+                if let Ok(real) = std::fs::canonicalize(&out) {
+                    out = real;
+                }
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
 }
 
 fn check_cross(cfg: &Config) -> Result<()> {

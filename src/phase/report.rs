@@ -156,7 +156,10 @@ impl StartInfo {
 /// The rsync filter for the report upload, relative to `${bulklog}`.
 pub fn report_filter(bulklog: &Path, errors: &str) -> Vec<u8> {
     let is_file = |rel: &str| std::fs::metadata(bulklog.join(rel)).is_ok_and(|m| m.is_file());
-    let pkgs: Vec<&str> = errors.lines().collect();
+    let pkgs: Vec<&str> = errors
+        .lines()
+        .filter(|p| crate::record::name_problem(p.as_bytes()).is_none())
+        .collect();
     let mut out = String::from("+ meta/\n");
     for p in &pkgs {
         out.push_str(&format!("+ {p}/\n"));

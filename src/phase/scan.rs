@@ -172,8 +172,10 @@ impl<'c> Phase<'c> {
         };
         let errlog = self.meta("pscan.stderr");
         let stderr = fsutil::open_append(&errlog).map_err(|e| cannot_create(&errlog, &e))?;
+        let before = stderr.metadata().map_or(0, |m| m.len());
         let status = self.pscan(&args, None, Some(stderr))?;
         if !status.success() {
+            self.explain_scan_failure(&errlog, before, status);
             return Err(failed(status));
         }
         say("Resolving...");
@@ -194,6 +196,35 @@ impl<'c> Phase<'c> {
             );
         }
         Ok(())
+    }
+
+    /// A failed full scan's messages went to `pscan.stderr` only (from
+    /// byte `from` on), or nowhere when the disk is full: say on the
+    /// terminal what the last one was, or, without one, whether the file
+    /// system of `${loc}` is full.
+    fn explain_scan_failure(&self, errlog: &Path, from: u64, status: ExitStatus) {
+        let text = std::fs::read(errlog).unwrap_or_default();
+        let new = text.get(from as usize..).unwrap_or_default();
+        let last = new
+            .split(|&b| b == b'\n')
+            .rev()
+            .find(|l| !l.iter().all(u8::is_ascii_whitespace));
+        let code = status.code().map_or_else(
+            || format!("signal {}", status.signal().unwrap_or(0)),
+            |c| format!("status {c}"),
+        );
+        let mut line = format!("scan: pbulk-scan failed ({code}); ");
+        match last {
+            Some(l) => line += &format!("its last message: {}", String::from_utf8_lossy(l)),
+            None => {
+                line += &format!("{} holds no message from it", errlog.display());
+                let v = nix::sys::statvfs::statvfs(&self.loc);
+                if v.is_ok_and(|v| v.blocks_available() == 0) {
+                    line += &format!(": the file system holding {} is full", self.loc.display());
+                }
+            }
+        }
+        eprintln!("{line}");
     }
 
     /// The limited build; `Some(code)` when it ends the phase early.

@@ -69,8 +69,40 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
             "no PKGNAME= line in the package record on stdin",
         ));
     }
+    // The name becomes ${bulklog}/${pkgname} (emptied and removed) and
+    // ${packages}/All/${pkgname}${pkg_sufx}, the location the directory make
+    // runs in: nothing from a Makefile may lead them elsewhere.
+    if let Some(why) = unsafe_fields(&info) {
+        return Err(cli::Error::errx(format!("{why}; not built")));
+    }
     let euid = nix::unistd::geteuid().as_raw();
     Ok(PkgBuild::new(cfg, info, euid).run())
+}
+
+/// Which field of the record is unsafe as part of a path, and why.
+fn unsafe_fields(info: &BuildInfo) -> Option<String> {
+    use crate::record::{location_problem, name_problem, shown};
+    if let Some(why) = name_problem(&info.pkgname) {
+        return Some(format!("PKGNAME `{}' {why}", shown(&info.pkgname)));
+    }
+    if let Some(why) = location_problem(&info.pkgdir) {
+        return Some(format!(
+            "PKG_LOCATION `{}' of {} {why}",
+            shown(&info.pkgdir),
+            shown(&info.pkgname)
+        ));
+    }
+    let deps = info.dependencies.split(|&b| b == b' ' || b == b'\t');
+    for dep in deps.filter(|d| !d.is_empty()) {
+        if let Some(why) = name_problem(dep) {
+            return Some(format!(
+                "dependency `{}' of {} {why}",
+                shown(dep),
+                shown(&info.pkgname)
+            ));
+        }
+    }
+    None
 }
 
 struct PkgBuild {

@@ -35,6 +35,13 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
 /// `Ok` when reusable, else the status the original exits with.
 pub fn check(cfg: &Config, args: &[OsString]) -> std::result::Result<(), i32> {
     let name = args.first().map(|a| a.as_bytes()).unwrap_or_default();
+    if let Some(why) = crate::record::name_problem(name) {
+        eprintln!(
+            "pkg-up-to-date: package name `{}' {why}",
+            crate::record::shown(name)
+        );
+        return Err(1);
+    }
     let sufx = cfg.pkg_sufx().as_bytes();
     let all = cat(&[cfg.value("packages").as_bytes(), b"/All/"]);
     let pkg = cat(&[all.as_bytes(), name, sufx]);

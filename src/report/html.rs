@@ -138,6 +138,10 @@ fn fail_reason(o: &mut Vec<u8>, s: &[u8]) {
 fn present_logs(logdir: &Path, pkg: &[u8]) -> [bool; 9] {
     use std::os::unix::ffi::OsStrExt;
     let mut have = [false; 9];
+    // A name that is no plain file name has no logs of its own.
+    if crate::record::name_problem(pkg).is_some() {
+        return have;
+    }
     let dir = logdir.join(std::ffi::OsStr::from_bytes(pkg));
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {

@@ -155,15 +155,20 @@ body {{ font-family: sans-serif; }} table {{ border-collapse: collapse; }} td, t
     o.push_str("<table>\n<tr><th>Package</th><th>Location</th><th>Breaks</th><th>Logs</th></tr>\n");
     for p in &failed {
         let name = esc(p.name);
-        let mut logs: Vec<String> =
-            std::fs::read_dir(logdir.join(String::from_utf8_lossy(p.name).as_ref()))
-                .map(|rd| {
-                    rd.flatten()
-                        .filter_map(|e| e.file_name().into_string().ok())
-                        .filter(|n| n.ends_with(".log"))
-                        .collect()
-                })
-                .unwrap_or_default();
+        // A name that is no plain file name has no logs of its own.
+        let dir = Some(p.name).filter(|n| crate::record::name_problem(n).is_none());
+        let mut logs: Vec<String> = dir
+            .ok_or(())
+            .and_then(|n| {
+                std::fs::read_dir(logdir.join(String::from_utf8_lossy(n).as_ref())).map_err(|_| ())
+            })
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| n.ends_with(".log"))
+                    .collect()
+            })
+            .unwrap_or_default();
         logs.sort();
         let links: Vec<String> = logs
             .iter()

@@ -94,6 +94,8 @@ impl Scan {
             active: input == 0,
             cur: None,
             invalid: false,
+            lineno: 0,
+            why: None,
         };
         let mut buf = vec![0u8; CHUNK.min(len as usize + 1)];
         let (mut filled, mut base, mut total) = (0usize, 0u64, 0u64);
@@ -110,21 +112,24 @@ impl Scan {
             };
             filled += n;
             total += n as u64;
-            let used = p.lines(self, &buf[..filled], base).ok_or_else(nul_found)?;
+            let used = p
+                .lines(self, &buf[..filled], base)
+                .ok_or_else(|| crate::record::nul_at(path, p.lineno + 1))?;
             buf.copy_within(used..filled, 0);
             filled -= used;
             base += used as u64;
         }
         if memchr::memchr(0, &buf[..filled]).is_some() {
-            return Err(nul_found());
+            return Err(crate::record::nul_at(path, p.lineno + 1));
         }
         // A last line without its newline, or a record without location.
         if filled != 0 {
-            p.invalid = true;
+            p.lineno += 1;
+            p.fail("the last line has no newline");
         }
         p.finish(self, len);
-        if p.invalid {
-            return Err(Error::errx("Invalid input"));
+        if let Some((line, why)) = p.why {
+            return Err(crate::record::invalid_at(path, line, why));
         }
         self.inputs.push(Input {
             path: path.to_path_buf(),
@@ -140,6 +145,8 @@ impl Scan {
 struct Open {
     rec: Record,
     has_loc: bool,
+    /// The line of its `PKGNAME=`.
+    line: u64,
 }
 
 struct Parser {
@@ -150,9 +157,24 @@ struct Parser {
     /// the file is still read for the NUL check, which the reference makes
     /// first.
     invalid: bool,
+    /// Lines seen so far (the number of the current one).
+    lineno: u64,
+    /// Where and why parsing stopped first.
+    why: Option<(u64, &'static str)>,
 }
 
 impl Parser {
+    fn fail(&mut self, why: &'static str) {
+        self.fail_at(self.lineno, why);
+    }
+
+    fn fail_at(&mut self, line: u64, why: &'static str) {
+        if !self.invalid {
+            self.invalid = true;
+            self.why = Some((line, why));
+        }
+    }
+
     /// Handle the complete lines of `buf` (file offset `base`); the number
     /// of bytes used, `None` at a NUL byte.
     fn lines(&mut self, scan: &mut Scan, buf: &[u8], base: u64) -> Option<usize> {
@@ -163,6 +185,7 @@ impl Parser {
                 return None;
             }
             let line = &buf[pos..pos + nl];
+            self.lineno += 1;
             if !self.invalid {
                 self.line(scan, line, base + pos as u64);
             }
@@ -178,7 +201,7 @@ impl Parser {
                 return;
             }
             if name.len() < MIN_NAME || name.iter().any(|&c| c == b' ' || c == b'\t') {
-                self.invalid = true;
+                self.fail("a PKGNAME shorter than 4 bytes or with a blank");
                 return;
             }
             let name = scan.keep(name);
@@ -197,11 +220,12 @@ impl Parser {
             self.cur = Some(Open {
                 rec,
                 has_loc: false,
+                line: self.lineno,
             });
             return;
         }
         let Some(cur) = self.cur.as_mut() else {
-            self.invalid = true;
+            self.fail("text before the first PKGNAME= line");
             return;
         };
         let end = off + line.len() as u64 + 1;
@@ -235,17 +259,13 @@ impl Parser {
     fn finish(&mut self, scan: &mut Scan, end: u64) {
         if let Some(mut cur) = self.cur.take() {
             if !cur.has_loc {
-                self.invalid = true;
+                self.fail_at(cur.line, "a record without PKG_LOCATION");
                 return;
             }
             cur.rec.end = end;
             scan.recs.push(cur.rec);
         }
     }
-}
-
-fn nul_found() -> Error {
-    Error::errx("Invalid input (NUL character found)")
 }
 
 /// The bytes of `input` from `off` to its end: the reference's view when

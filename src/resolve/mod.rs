@@ -234,6 +234,13 @@ impl<'a> Resolver<'a> {
             };
             let (pattern, location) = (&buf[pat], &buf[loc]);
             let mut satisfied = None;
+            crate::pattern::check_alternates(pattern).map_err(|e| {
+                Error::errx(format!(
+                    "{} in the dependencies of {}; refused",
+                    e.message(),
+                    String::from_utf8_lossy(name)
+                ))
+            })?;
             let pat = Pattern::new(pattern);
             for &c in chosen.iter() {
                 if pat.matches_plain(scan.name(c as usize)).map_err(fatal)? {

@@ -21,9 +21,10 @@ use std::time::Duration;
 use super::child::{Stop, Watch};
 use super::jobs::JobQueue;
 use super::output::Writer;
+use super::tree;
 use crate::cli::{Error, Result};
 use crate::net;
-use crate::wire::{encode_location, read_len, Fill, END_OF_SCAN};
+use crate::wire::{encode_location, read_len, Fill, END_OF_SCAN, FIND_FULL_TREE};
 
 /// Environment variable: seconds a client holding a job may stay silent.
 pub const CLIENT_TIMEOUT_ENV: &str = "PBULK_SCAN_CLIENT_TIMEOUT";
@@ -79,6 +80,9 @@ enum Dropped {
     Silent(u64),
     /// A length over [`MAX_OUTPUT`] or a NUL in the output.
     Invalid,
+    /// A tree list with a location no client may be sent: the line number
+    /// and the line.
+    BadLocation(usize, Vec<u8>),
 }
 
 /// One client: jobs in, outputs back, until the queue is empty.
@@ -96,7 +100,15 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
             shared.cond.notify_all();
             return;
         };
-        let result = exchange(&mut s, &frame, timeout);
+        let result = exchange(&mut s, &frame, timeout).and_then(|output| {
+            if loc != FIND_FULL_TREE {
+                return Ok(output);
+            }
+            match output.as_deref().and_then(bad_tree_line) {
+                Some((n, line)) => Err(Dropped::BadLocation(n, line.to_vec())),
+                None => Ok(output),
+            }
+        });
         let mut st = shared.lock();
         match result {
             Ok(output) => st.work.finish(i, output),
@@ -111,6 +123,10 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
                     Dropped::Silent(secs) => eprintln!(
                         "pbulk-scan: Client {peer} silent for {secs} seconds while scanning {loc}; dropped, the job is handed out again"
                     ),
+                    Dropped::BadLocation(n, line) => eprintln!(
+                        "pbulk-scan: Client {peer} listed an invalid location on line {n} of the tree: `{}'; dropped, the job is handed out again",
+                        shown(&line)
+                    ),
                 }
                 shared.cond.notify_all();
                 return;
@@ -118,6 +134,24 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
         }
         shared.cond.notify_all();
     }
+}
+
+/// The first line (1-based) of a client's tree list that is no location a
+/// client may be sent, if any. Checked before the list becomes jobs: one
+/// such location would make every client that gets it exit, and one over
+/// 64 KiB could not even be framed.
+fn bad_tree_line(list: &[u8]) -> Option<(usize, &[u8])> {
+    list.split(|&b| b == b'\n')
+        .enumerate()
+        .find(|(_, l)| !l.is_empty() && !tree::safe_location(l))
+        .map(|(i, l)| (i + 1, l))
+}
+
+/// At most 200 bytes of `bytes`, escaped, for a one-line message.
+fn shown(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(200)];
+    let more = if cut.len() < bytes.len() { "..." } else { "" };
+    format!("{}{more}", cut.escape_ascii())
 }
 
 /// Wait for a job (parked until the start script is done), or `None` when

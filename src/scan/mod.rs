@@ -158,17 +158,7 @@ impl From<Stop> for Error {
 }
 
 fn timeout_from_env() -> Result<Option<Duration>> {
-    let Some(v) = std::env::var_os(TIMEOUT_ENV) else {
-        return Ok(Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)));
-    };
-    match v.to_str().and_then(|s| s.trim().parse::<u64>().ok()) {
-        Some(0) => Ok(None),
-        Some(n) => Ok(Some(Duration::from_secs(n))),
-        None => Err(Error::errx(format!(
-            "{TIMEOUT_ENV} must be a number of seconds, not `{}`",
-            v.to_string_lossy()
-        ))),
-    }
+    crate::net::env_seconds(TIMEOUT_ENV, Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)))
 }
 
 pub fn main(args: Vec<OsString>) -> Result<i32> {
@@ -223,6 +213,14 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     let watch = Watch::install().map_err(|e| Error::err("Cannot install signal handlers", &e))?;
     let output = Path::new(&o.args[1]);
     let kept = if let Some(addr) = &o.master {
+        // A location clients refuse would make each of them exit in turn
+        // and leave the master waiting for ever.
+        if let Some(bad) = q.jobs().iter().find(|j| !tree::safe_location(&j.location)) {
+            return Err(Error::errx(format!(
+                "Location `{}' of the list cannot be sent to scan clients",
+                bad.location.escape_ascii()
+            )));
+        }
         if !o.limited {
             q.add_full_tree_job();
         }

@@ -59,7 +59,7 @@ impl OldScan {
         if (buf.len() as u64) < md.len() {
             return Err(Error::errx("Unexpected short read"));
         }
-        record::check_no_nul(&buf)?;
+        record::check_no_nul(&buf, path)?;
         let mut old = OldScan {
             buf,
             mtime: md.mtime(),

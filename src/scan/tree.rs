@@ -83,6 +83,23 @@ pub fn full_tree(ctx: &Ctx, q: &mut JobQueue) -> Result<()> {
     Ok(())
 }
 
+/// Whether `loc` is a location a scan client accepts and that stays inside
+/// the tree: what the reference client checks (relative, exactly one `/`),
+/// and beyond it both parts non-empty, neither `.` nor `..` nor starting
+/// with `-`, no control character, shorter than `PATH_MAX`.
+pub fn safe_location(loc: &[u8]) -> bool {
+    if loc.len() >= PATH_MAX || loc.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return false;
+    }
+    let mut parts = loc.split(|&b| b == b'/');
+    let (Some(cat), Some(pkg), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    [cat, pkg]
+        .iter()
+        .all(|p| !p.is_empty() && *p != b"." && *p != b".." && p[0] != b'-')
+}
+
 /// The original reads with fgets into a PATH_MAX buffer: a line must end
 /// in a newline within PATH_MAX - 1 bytes and hold no NUL before it.
 const PATH_MAX: usize = libc::PATH_MAX as usize;
@@ -120,6 +137,28 @@ mod tests {
         let mut q = JobQueue::new(PathBuf::from("/x"), OldScan::default(), Progress::default());
         limited_list(&mut &input[..], &mut q)?;
         Ok(q.jobs().iter().map(|j| j.location.clone()).collect())
+    }
+
+    #[test]
+    fn safe_locations_stay_inside_the_tree() {
+        for good in [&b"devel/gmake"[..], b"a/b", b"wip/x.y-1"] {
+            assert!(safe_location(good));
+        }
+        let long = [b"a/".to_vec(), vec![b'x'; PATH_MAX]].concat();
+        for bad in [
+            &b"/etc/passwd"[..],
+            b"../x",
+            b"a/..",
+            b"./a",
+            b"a/b/c",
+            b"nocat",
+            b"a/",
+            b"-a/b",
+            b"a/b\tc",
+            &long,
+        ] {
+            assert!(!safe_location(bad), "{}", bad.escape_ascii());
+        }
     }
 
     #[test]

@@ -146,11 +146,12 @@ fn load_errors_name_what_is_wrong() {
         ),
         (
             "PKGNAME=abc\nPKG_SKIP_REASON=\n".to_string(),
-            "pbulk-build: Invalid input\n",
+            "pbulk-build: Invalid input: presolve, line 1: \
+             a PKGNAME too short, with a blank or without newline\n",
         ),
         (
             "PKGNAME=abcd-1\nPKG_SKIP_REASON=".to_string(),
-            "pbulk-build: Invalid input\n",
+            "pbulk-build: Invalid input: presolve, line 2: the last line has no newline\n",
         ),
         (
             "PKGNAME=abcd-1\nPKG_FAIL_REASON=\n".to_string(),
@@ -158,7 +159,7 @@ fn load_errors_name_what_is_wrong() {
         ),
         (
             "PKGNAME=ab\0cd\n".to_string(),
-            "pbulk-build: Invalid input (NUL character found)\n",
+            "pbulk-build: Invalid input (NUL character found): presolve, line 1\n",
         ),
     ];
     for (input, want) in cases {
@@ -267,7 +268,11 @@ fn restart_replays_success_then_error_log() {
             "base-1\n\n",
             "pbulk-build: Package from failing build log doesn't exist: \n",
         ),
-        ("base-1", "", "pbulk-build: Invalid input\n"),
+        (
+            "base-1",
+            "",
+            "pbulk-build: Invalid input: success, line 1: the last line has no newline\n",
+        ),
     ] {
         let t = Tree::new(&sample(), "none");
         std::fs::write(t.path("success"), success).unwrap();

@@ -476,8 +476,23 @@ fn version_check_message() {
         e.msg,
         "Your configuration has version 0.1.\nThis version of pbulk expects version 0.68.\n"
     );
-    let e = load("bulklog=/x\n").check_version().unwrap_err();
-    assert!(e.msg.starts_with("Your configuration has version .\n"));
+    // No config_version at all: one line naming the file instead of an
+    // empty version.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_conf(dir.path(), "pbulk.conf", "bulklog=/x\n");
+    let e = Config::load_from(&conf)
+        .unwrap()
+        .check_version()
+        .unwrap_err();
+    assert_eq!((e.code, e.channel), (1, Channel::Diag));
+    assert_eq!(
+        e.msg,
+        format!(
+            "{} sets no config_version: it is empty or not a pbulk.conf \
+             (this version of pbulk expects config_version=0.68)",
+            conf.display()
+        )
+    );
 }
 
 #[test]

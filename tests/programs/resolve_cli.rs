@@ -303,7 +303,10 @@ fn malformed_dependency_fails_even_incrementally() {
 fn fatal_record_and_pattern_errors() {
     let cases: &[(&str, &str)] = &[
         ("PKGNAME=app-1\nPKG_LOCATION=c/app\n", "pbulk-resolve: No ALL_DEPENDS line for app-1\n"),
-        ("PKGNAME=app-1\nALL_DEPENDS=\n", "pbulk-resolve: Invalid input\n"),
+        (
+            "PKGNAME=app-1\nALL_DEPENDS=\n",
+            "pbulk-resolve: Invalid input: pscan, line 1: a record without PKG_LOCATION\n",
+        ),
         (
             "PKGNAME=app-1\nPKG_LOCATION=c/app\nALL_DEPENDS=ab{c:../../c/x\nPKGNAME=abcd\nPKG_LOCATION=c\nALL_DEPENDS=\n",
             "pbulk-resolve: Malformed alternate `ab{c'\n",
@@ -326,17 +329,28 @@ fn fatal_record_and_pattern_errors() {
 
 #[test]
 fn bad_input_files() {
+    const SHORT_OR_BLANK_1: &str =
+        "Invalid input: pscan, line 1: a PKGNAME shorter than 4 bytes or with a blank";
     let good = rec("app-1", "c/app", "");
     let cases: Vec<(String, &str)> = vec![
-        (good.trim_end().to_string(), "Invalid input"),
+        (
+            good.trim_end().to_string(),
+            "Invalid input: pscan, line 6: the last line has no newline",
+        ),
         (
             good.replace("c/app", "c/a\0pp"),
-            "Invalid input (NUL character found)",
+            "Invalid input (NUL character found): pscan, line 2",
         ),
-        (good.replace("app-1", "app 1"), "Invalid input"),
-        (good.replace("app-1", "ap1"), "Invalid input"),
-        (format!("junk\n{good}"), "Invalid input"),
-        (format!("{good}PKGNAME=bad name\n"), "Invalid input"),
+        (good.replace("app-1", "app 1"), SHORT_OR_BLANK_1),
+        (good.replace("app-1", "ap1"), SHORT_OR_BLANK_1),
+        (
+            format!("junk\n{good}"),
+            "Invalid input: pscan, line 1: text before the first PKGNAME= line",
+        ),
+        (
+            format!("{good}PKGNAME=bad name\n"),
+            "Invalid input: pscan, line 7: a PKGNAME shorter than 4 bytes or with a blank",
+        ),
     ];
     for (text, msg) in cases {
         let (dir, _) = files(&[("pscan", &text)]);
@@ -401,11 +415,12 @@ fn long_lines_and_errors_beyond_the_first_read() {
     // found earlier, as the reference checks it before parsing.
     for tail in ["\0\n", "\0"] {
         let text = format!("junk\n{scan}{tail}");
+        let line = text.matches('\n').count() + usize::from(tail == "\0");
         std::fs::write(dir.path().join("pscan"), text).unwrap();
         let r = run(&["pscan"], dir.path());
         assert_eq!(
             r.err,
-            "pbulk-resolve: Invalid input (NUL character found)\n"
+            format!("pbulk-resolve: Invalid input (NUL character found): pscan, line {line}\n")
         );
     }
     // Options end at the first operand, as with getopt.
