@@ -6,6 +6,7 @@ mod support;
 mod build_net;
 mod bulk_master;
 mod dialect;
+mod names_scan_master;
 mod pre_build_clients;
 mod scan_net;
 mod scan_net_e2e;

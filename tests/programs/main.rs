@@ -14,6 +14,7 @@ mod example_tree_build;
 mod guide_check;
 mod install;
 mod manpages_pages;
+mod names_guards;
 mod pkgbuild;
 mod pkgbuild_example;
 mod pkgbuild_uptodate;

@@ -474,8 +474,12 @@ fn reference_command_lines_keep_their_meaning() {
     );
     assert!(!s.path().join("ran").exists());
 
-    // After `--`, a bulkbuild-rebuild operand is a package name again.
+    // After `--`, a bulkbuild-rebuild operand is a package name again, and
+    // one that cannot be a package name is refused as such.
     let out = s.run("bulkbuild-rebuild", &["--", "-h"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stdout), "Package -h not found, aborting.\n");
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(err.contains("package name `-h'") && !err.contains("usage"), "{err}");
+    assert!(!s.path().join("ran").exists());
 }

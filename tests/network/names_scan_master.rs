@@ -4,9 +4,8 @@
 //! job each lose the job and their connection; the scan completes with
 //! the output of a local scan.
 
-mod common;
-mod scan_fake;
-mod scan_net_util;
+use crate::support::scan_fake;
+use crate::support::scan_net as scan_net_util;
 
 use std::io::Write;
 
