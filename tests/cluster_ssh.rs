@@ -59,8 +59,9 @@ fn ip(args: &[&str]) -> Result<Output, String> {
     run(Command::new("ip").args(args))
 }
 
-/// Why the cluster cannot be had here, if it cannot.
-fn unavailable() -> Option<String> {
+/// Why the cluster cannot be had here, if it cannot: the tools, then a
+/// namespace `tag` really made, with a hostname and a mount of its own.
+fn unavailable(tag: &str) -> Option<String> {
     if nix::unistd::geteuid().as_raw() != 0 {
         return Some("not root (network and mount namespaces need it)".into());
     }
@@ -69,7 +70,7 @@ fn unavailable() -> Option<String> {
             return Some(format!("{p} missing (openssh-server, openssh-client)"));
         }
     }
-    for tool in ["ip", "unshare", "mount"] {
+    for tool in ["ip", "ss", "unshare", "mount"] {
         if Command::new(tool)
             .arg("-V")
             .stdout(Stdio::null())
@@ -80,19 +81,38 @@ fn unavailable() -> Option<String> {
             return Some(format!("{tool} missing (iproute2, util-linux, mount)"));
         }
     }
-    None
+    let ns = format!("pbrs-cluster-{}-{tag}-probe", std::process::id());
+    let probe = ip(&["netns", "add", &ns]).and_then(|_| {
+        run(Command::new("ip").args([
+            "netns",
+            "exec",
+            &ns,
+            "unshare",
+            "--uts",
+            "sh",
+            "-c",
+            "hostname pbrs-cluster-probe && mount -t tmpfs pbrs-cluster /tmp",
+        ]))
+    });
+    let _ = ip(&["netns", "del", &ns]);
+    probe.err()
 }
 
 /// Whether the tests run: print the one line and return false where they
 /// cannot, unless `CI=true` demands them.
-fn cluster_possible(test: &str) -> bool {
-    match unavailable() {
+fn cluster_possible(test: &str, tag: &str) -> bool {
+    match unavailable(tag) {
         None => true,
         Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("{test}: CI=true but the test cluster cannot be had: {why}")
         }
         Some(why) => {
-            eprintln!("{test}: skipped, no test cluster here: {why}");
+            // Straight to the stream: the harness hides eprintln! of tests
+            // that pass, and a skip must not be silent.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("{test}: skipped, no test cluster here: {why}\n").as_bytes(),
+            );
             false
         }
     }
@@ -558,7 +578,7 @@ fn check_ok(what: &str, out: &Output) {
 
 #[test]
 fn three_hosts_over_ssh_give_the_local_result() {
-    if !cluster_possible("three_hosts_over_ssh_give_the_local_result") {
+    if !cluster_possible("three_hosts_over_ssh_give_the_local_result", "ok") {
         return;
     }
     let started = Instant::now();
@@ -587,7 +607,10 @@ const GATED: &str = "devel/libmid";
 
 #[test]
 fn a_host_down_and_a_client_killed_mid_build_give_the_local_result() {
-    if !cluster_possible("a_host_down_and_a_client_killed_mid_build_give_the_local_result") {
+    if !cluster_possible(
+        "a_host_down_and_a_client_killed_mid_build_give_the_local_result",
+        "fault",
+    ) {
         return;
     }
     let started = Instant::now();
@@ -739,7 +762,7 @@ impl Drop for Started {
 
 #[test]
 fn bare_port_masters_listen_on_every_address() {
-    if !cluster_possible("bare_port_masters_listen_on_every_address") {
+    if !cluster_possible("bare_port_masters_listen_on_every_address", "port") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
