@@ -10,28 +10,53 @@ use std::process::{Child, Command};
 use crate::cli::{Error, Result};
 use crate::netaddr;
 
-/// Listen on every address `addr` resolves to; addresses that cannot be
-/// bound are skipped. A bad address is warned about as `prog: warning`.
-/// Rust's listeners are close-on-exec and set SO_REUSEADDR, so a master
-/// started again at once (limited scans run several) can rebind the port.
+/// Listen on every address `addr` resolves to (a bare port: every address
+/// of the host); addresses that cannot be bound are skipped. A bad address
+/// is warned about as `prog: warning`.
 pub fn listen(prog: &str, addr: &OsStr) -> Result<Vec<TcpListener>> {
     let text = addr.to_string_lossy();
     let targets = netaddr::parse(&text)
-        .and_then(|a| a.resolve())
+        .and_then(|a| a.resolve_listen())
         .unwrap_or_else(|warning| {
             eprintln!("{prog}: {warning}");
             Vec::new()
         });
-    let listeners: Vec<TcpListener> = targets
-        .into_iter()
-        .filter_map(|t| TcpListener::bind(t).ok())
-        .collect();
+    let listeners: Vec<TcpListener> = targets.into_iter().filter_map(|t| bind(t).ok()).collect();
     if listeners.is_empty() {
         return Err(Error::errx(format!(
             "Could not create listen socket for {text}"
         )));
     }
     Ok(listeners)
+}
+
+/// One listening socket, close-on-exec, with SO_REUSEADDR so that a master
+/// started again at once (limited scans run several) can rebind the port.
+/// IPv6 sockets take IPv6 only, as the original's, so that the IPv4 and
+/// IPv6 wildcards of a bare port can both be bound.
+fn bind(addr: std::net::SocketAddr) -> nix::Result<TcpListener> {
+    use nix::sys::socket::{self as so, sockopt};
+    let family = if addr.is_ipv6() {
+        so::AddressFamily::Inet6
+    } else {
+        so::AddressFamily::Inet
+    };
+    let fd = so::socket(
+        family,
+        so::SockType::Stream,
+        so::SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    so::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    if addr.is_ipv6() {
+        so::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+    }
+    so::bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &so::SockaddrStorage::from(addr),
+    )?;
+    so::listen(&fd, so::Backlog::new(128)?)?;
+    Ok(TcpListener::from(fd))
 }
 
 /// Connect to the first address of `addr` that accepts, like the original.

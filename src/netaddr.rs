@@ -45,14 +45,32 @@ pub fn parse(addr: &str) -> Result<Address, String> {
 }
 
 impl Address {
-    /// Every socket address the host resolves to. Without a host the
-    /// original resolves "not passive", i.e. to the loopback addresses only;
-    /// that stays so (a bare port never listens on the network).
+    /// Every socket address to connect to. Without a host the original
+    /// resolves "not passive": the loopback addresses.
     pub fn resolve(&self) -> Result<Vec<SocketAddr>, String> {
+        self.resolve_with(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        )
+    }
+
+    /// Every socket address to listen on. Without a host: the wildcard
+    /// addresses, so `-m PORT` serves clients on other hosts, as pbulk's
+    /// masters did with their IPv4 parser. (netaddr.c 1.11 resolves listen
+    /// addresses "not passive" too, giving loopback only, which leaves a
+    /// master with a bare port unreachable for every remote client.)
+    pub fn resolve_listen(&self) -> Result<Vec<SocketAddr>, String> {
+        self.resolve_with(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        )
+    }
+
+    fn resolve_with(&self, v4: IpAddr, v6: IpAddr) -> Result<Vec<SocketAddr>, String> {
         match &self.host {
             None => Ok(vec![
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port),
-                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), self.port),
+                SocketAddr::new(v4, self.port),
+                SocketAddr::new(v6, self.port),
             ]),
             Some(h) => (h.as_str(), self.port)
                 .to_socket_addrs()
@@ -108,12 +126,19 @@ mod tests {
     }
 
     #[test]
-    fn bare_port_resolves_to_loopback_only() {
-        let addrs = parse("2001").unwrap().resolve().unwrap();
-        assert!(addrs.iter().all(|a| a.ip().is_loopback()));
-        assert_eq!(
-            parse("127.0.0.1:9").unwrap().resolve().unwrap()[0].port(),
-            9
-        );
+    fn bare_port_connects_to_loopback_and_listens_everywhere() {
+        let a = parse("2001").unwrap();
+        let connect = a.resolve().unwrap();
+        assert_eq!(connect.len(), 2);
+        assert!(connect.iter().all(|a| a.ip().is_loopback()));
+        let listen = a.resolve_listen().unwrap();
+        assert_eq!(listen.len(), 2);
+        assert!(listen
+            .iter()
+            .all(|a| a.ip().is_unspecified() && a.port() == 2001));
+        assert!(listen[0].is_ipv4() && listen[1].is_ipv6());
+        let named = parse("127.0.0.1:9").unwrap();
+        assert_eq!(named.resolve_listen().unwrap(), named.resolve().unwrap());
+        assert_eq!(named.resolve().unwrap()[0].port(), 9);
     }
 }

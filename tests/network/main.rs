@@ -5,6 +5,7 @@ mod support;
 
 mod build_net;
 mod bulk_master;
+mod cluster_ssh;
 mod dialect;
 mod names_scan_master;
 mod pre_build_clients;

@@ -480,6 +480,9 @@ fn reference_command_lines_keep_their_meaning() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = text(&out.stderr);
-    assert!(err.contains("package name `-h'") && !err.contains("usage"), "{err}");
+    assert!(
+        err.contains("package name `-h'") && !err.contains("usage"),
+        "{err}"
+    );
     assert!(!s.path().join("ran").exists());
 }
