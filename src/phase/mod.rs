@@ -6,6 +6,7 @@ pub mod chroot;
 pub mod client;
 pub mod pre_build;
 pub mod report;
+pub mod sandbox;
 pub mod scan;
 pub mod sys;
 pub mod upload;
