@@ -85,7 +85,9 @@ impl Script {
         }
         let mut child = match spawned {
             Ok(c) => c,
-            Err(e) if exec_failure(&e) => {
+            // A runnable script that fails to start in its slot met the
+            // slot's error, not exec's.
+            Err(e) if exec_failure(&e) && !(slot.is_some() && self.runnable()) => {
                 // The reference's child exits 255 when exec fails.
                 let _ = done.send(Event::Finished {
                     job,
@@ -128,6 +130,13 @@ impl Script {
             Err(e) if exec_failure(&e) => Ok(false),
             Err(e) => Err(Error::err("Failed to create child", &e)),
         }
+    }
+}
+
+impl Script {
+    fn runnable(&self) -> bool {
+        nix::unistd::access(&self.path, nix::unistd::AccessFlags::X_OK).is_ok()
+            && self.path.is_file()
     }
 }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::build::sandbox;
 use crate::cli::{Error, Result};
-use crate::config::{Config, MasterMode};
+use crate::config::{split_words, Config, MasterMode};
 
 /// The `pbulk-build` options for private slots.
 pub struct Plan {
@@ -99,10 +99,32 @@ pub fn plan(cfg: &Config) -> Result<Option<Plan>> {
     }
     private.push(PathBuf::from(&wrkobjdir));
     private.push(PathBuf::from("/tmp"));
+    // What every slot must share cannot lie in what each has its own of.
+    let conf = cfg.path().to_string_lossy().into_owned();
+    let shared = ["bulklog", "packages", "pkgsrc", "pbuild_script"]
+        .map(|v| (v, split_words(cfg.value(v)).into_iter().next().unwrap_or_default()))
+        .into_iter()
+        .chain([("the configuration", conf)]);
+    for (what, value) in shared {
+        let path = Path::new(&value);
+        if let Some(p) = private.iter().find(|p| path.starts_with(p)) {
+            return Err(refuse(format!(
+                "{what} {value} lies inside {}, which every build slot has a private copy of",
+                p.display()
+            )));
+        }
+    }
     let dir = match cfg.value("sandbox_dir").trim() {
         "" => Path::new(&wrkobjdir).join(".pbulk-sandbox"),
         d if d.starts_with('/') => PathBuf::from(d),
         d => return Err(refuse(format!("sandbox_dir={d} is not an absolute path"))),
     };
+    if let Some(p) = private.iter().find(|p| p.starts_with(&dir)) {
+        return Err(refuse(format!(
+            "{} lies inside sandbox_dir {}",
+            p.display(),
+            dir.display()
+        )));
+    }
     Ok(Some(Plan { dir, private }))
 }
