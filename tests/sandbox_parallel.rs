@@ -108,14 +108,19 @@ fn tree_run(dir: &Path, input: &str, fails: &str, parallel: bool) -> BTreeMap<St
     fs::write(dir.join("presolve"), input).unwrap();
     fs::write(dir.join("b.sh"), SCRIPT).unwrap();
     chmod_x(&dir.join("b.sh"));
-    let tag = format!("pbulk-sandbox-{}", dir.file_name().unwrap().to_string_lossy());
+    let tag = format!(
+        "pbulk-sandbox-{}",
+        dir.file_name().unwrap().to_string_lossy()
+    );
     let mut c = Command::new(bin("pbulk-build"));
     if parallel {
         c.arg("-j").arg("4").arg("-S").arg(dir.join("slots"));
         c.arg("-P").arg(dir.join("pfx")).args(["-P", "/tmp"]);
     }
     let out = c
-        .args(["-r", "report", "-b", "./b.sh", "presolve", "success", "error"])
+        .args([
+            "-r", "report", "-b", "./b.sh", "presolve", "success", "error",
+        ])
         .current_dir(dir)
         .env("PFX", dir.join("pfx"))
         .env("PKGS", dir.join("packages"))
@@ -132,7 +137,10 @@ fn tree_run(dir: &Path, input: &str, fails: &str, parallel: bool) -> BTreeMap<St
     );
     // The serial run used the host's /tmp.
     for e in fs::read_dir("/tmp").unwrap().flatten() {
-        if e.file_name().to_string_lossy().starts_with(&format!("{tag}.")) {
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{tag}."))
+        {
             let _ = fs::remove_file(e.path());
         }
     }
@@ -188,7 +196,10 @@ fn random_trees_parallel_in_slots_equal_serial() {
             serial.get("success").is_some_and(|s| !s.is_empty()),
             "round {round}: nothing built"
         );
-        assert_eq!(serial, parallel, "round {round}: parallel differs from serial");
+        assert_eq!(
+            serial, parallel,
+            "round {round}: parallel differs from serial"
+        );
         assert!(!b.join("slots").exists(), "slot directories left behind");
         assert_eq!(fs::read_dir(b.join("pfx")).unwrap().count(), 0);
         no_mounts_under(tmp.path());
@@ -210,7 +221,7 @@ fn example_site(extra: &str) -> Site {
         format!(
             "#!/bin/sh\nif [ -n \"$PAIR_DIR\" ]; then\n  case \"$(pwd)\" in */devel/py-hello)\n    \
              for a in \"$@\"; do [ \"$a\" = all ] || continue\n      touch \"$PAIR_DIR/$$\"; i=0\n      \
-             while [ \"$(ls \"$PAIR_DIR\" | wc -l)\" -lt 2 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n      \
+             while [ \"$(ls \"$PAIR_DIR\" | wc -l)\" -lt 2 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n      \
              ls \"$PAIR_DIR\" | wc -l > \"$PAIR_DIR.seen.$$\"\n    done;;\n  esac\nfi\nexec {} \"$@\"\n",
             inner.display()
         ),
@@ -239,7 +250,10 @@ fn example_snapshot(site: &Site) -> BTreeMap<String, String> {
     snap.insert("pbuild".into(), format!("{statuses:?}"));
     for (pkg, st) in &statuses {
         if st == "failed" {
-            snap.extend(files(&site.path("bulklog").join(pkg), &format!("log/{pkg}")));
+            snap.extend(files(
+                &site.path("bulklog").join(pkg),
+                &format!("log/{pkg}"),
+            ));
         }
     }
     let all = site.path("packages/All");
@@ -249,7 +263,11 @@ fn example_snapshot(site: &Site) -> BTreeMap<String, String> {
             continue;
         }
         let tar = |args: &[&str]| {
-            let out = Command::new("tar").args(args).arg(e.path()).output().unwrap();
+            let out = Command::new("tar")
+                .args(args)
+                .arg(e.path())
+                .output()
+                .unwrap();
             assert!(out.status.success(), "tar {args:?} {name}");
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
@@ -313,7 +331,9 @@ fn example_tree_parallel_equals_serial_and_survives_kill() {
     assert!(site
         .read("bulklog/meta/report.html")
         .contains("<a href=\"report-timeline.html\">"));
-    assert!(site.read("bulklog/meta/report-timeline.html").contains("<svg"));
+    assert!(site
+        .read("bulklog/meta/report-timeline.html")
+        .contains("<svg"));
 
     // Four slots, the multi-version pair made to build at the same time.
     set_procs(&site, 4);
@@ -323,20 +343,33 @@ fn example_tree_parallel_equals_serial_and_survives_kill() {
     let t = Instant::now();
     bulkbuild(&site, "bulkbuild", Some(&pair));
     eprintln!("parallel bulkbuild: {:?}", t.elapsed());
-    assert_eq!(example_snapshot(&site), serial, "4 slots differ from serial");
+    assert_eq!(
+        example_snapshot(&site),
+        serial,
+        "4 slots differ from serial"
+    );
     let seen: Vec<String> = fs::read_dir(site.path(""))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("pair.seen."))
         .map(|e| read(&e.path()).trim().to_string())
         .collect();
-    assert_eq!(seen, ["2", "2"], "py311-hello and py312-hello did not build at once");
+    assert_eq!(
+        seen,
+        ["2", "2"],
+        "py311-hello and py312-hello did not build at once"
+    );
     let slots: std::collections::BTreeSet<String> = site
         .read("bulklog/meta/build-timeline.csv")
         .lines()
         .filter_map(|l| l.split(',').nth(1).map(String::from))
         .collect();
-    assert!(slots.len() > 1 && slots.iter().all(|s| ["1", "2", "3", "4"].contains(&s.as_str())));
+    assert!(
+        slots.len() > 1
+            && slots
+                .iter()
+                .all(|s| ["1", "2", "3", "4"].contains(&s.as_str()))
+    );
     assert!(!site.path("work-master/.pbulk-sandbox").exists());
     no_mounts_under(site.dir.path());
 
@@ -372,7 +405,11 @@ fn example_tree_parallel_equals_serial_and_survives_kill() {
     let t = Instant::now();
     bulkbuild(&site, "bulkbuild-restart", None);
     eprintln!("restart after kill: {:?}", t.elapsed());
-    assert_eq!(example_snapshot(&site), serial, "killed and restarted differs from serial");
+    assert_eq!(
+        example_snapshot(&site),
+        serial,
+        "killed and restarted differs from serial"
+    );
     assert!(!site.path("work-master/.pbulk-sandbox").exists());
     no_mounts_under(site.dir.path());
 }
@@ -398,9 +435,18 @@ fn refused(site: &Site, wrap: Option<&[&str]>, want: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "not refused: {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.contains("build_procs=4 refused") && err.contains(want), "{err}");
-    assert!(err.contains("build_procs=1"), "says what to configure: {err}");
-    assert!(!site.path("bulklog").exists(), "something ran before the refusal");
+    assert!(
+        err.contains("build_procs=4 refused") && err.contains(want),
+        "{err}"
+    );
+    assert!(
+        err.contains("build_procs=1"),
+        "says what to configure: {err}"
+    );
+    assert!(
+        !site.path("bulklog").exists(),
+        "something ran before the refusal"
+    );
 }
 
 #[test]
@@ -439,6 +485,14 @@ fn refused_without_wrkobjdir_or_with_shared_paths_in_tmp() {
     refused(&site, None, "WRKOBJDIR");
     fs::write(&mk, text).unwrap();
     let conf = fs::read_to_string(site.conf()).unwrap();
-    fs::write(site.conf(), format!("{conf}packages=/tmp/pbulk-sandbox-packages\n")).unwrap();
-    refused(&site, None, "packages /tmp/pbulk-sandbox-packages lies inside /tmp");
+    fs::write(
+        site.conf(),
+        format!("{conf}packages=/tmp/pbulk-sandbox-packages\n"),
+    )
+    .unwrap();
+    refused(
+        &site,
+        None,
+        "packages /tmp/pbulk-sandbox-packages lies inside /tmp",
+    );
 }

@@ -8,7 +8,7 @@
 //! interrupted build can stop everything they started, and a killed
 //! pbulk-build leaves none of it running.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -229,16 +229,16 @@ fn run_slots(
     let group = keeper.as_ref().map(Keeper::group);
     let mut running: HashMap<u32, (Pid, usize)> = HashMap::new();
     // Free slot numbers, the lowest taken first.
-    let mut free: Vec<usize> = (0..slots).rev().collect();
+    let mut free: BTreeSet<usize> = (0..slots).collect();
     let result = 'run: loop {
-        while let Some(&slot) = free.last() {
+        while let Some(&slot) = free.first() {
             let Some(job) = driver.next_job() else { break };
             let private = prepared.map(|p| &p[slot]);
             match script.start(job, driver.record(job), group, private, tx.clone()) {
                 Ok(pid) => running.insert(job, (pid, slot)),
                 Err(e) => break 'run Err(e),
             };
-            free.pop();
+            free.remove(&slot);
         }
         if running.is_empty() {
             break Ok(());
@@ -248,8 +248,7 @@ fn run_slots(
                 let Some((_, slot)) = running.remove(&job) else {
                     continue;
                 };
-                free.push(slot);
-                free.sort_unstable_by(|a, b| b.cmp(a));
+                free.insert(slot);
                 if let Err(e) = driver.finish(job, ok, ms, &(slot + 1).to_string()) {
                     break Err(e);
                 }

@@ -102,7 +102,15 @@ pub fn plan(cfg: &Config) -> Result<Option<Plan>> {
     // What every slot must share cannot lie in what each has its own of.
     let conf = cfg.path().to_string_lossy().into_owned();
     let shared = ["bulklog", "packages", "pkgsrc", "pbuild_script"]
-        .map(|v| (v, split_words(cfg.value(v)).into_iter().next().unwrap_or_default()))
+        .map(|v| {
+            (
+                v,
+                split_words(cfg.value(v))
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default(),
+            )
+        })
         .into_iter()
         .chain([("the configuration", conf)]);
     for (what, value) in shared {
