@@ -7,7 +7,8 @@
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 a whole bulk build of the example tree
 #   make test                 the whole test suite
-#   make bench                the benchmarks on ../shared/data
+#   make bench                the benchmarks on ../shared/data, then
+#                             benches/parallel.sh (1 vs 4 private build slots)
 #   make fuzz                 the libFuzzer targets (cargo-fuzz), FUZZ_SECONDS each
 
 PREFIX ?= /usr/pbulk
@@ -64,6 +65,7 @@ test:
 
 bench: all
 	$(CARGO) bench --workspace
+	BUILDDIR=$(BUILDDIR) sh benches/parallel.sh
 
 # libFuzzer targets need cargo-fuzz (cargo install cargo-fuzz) and the
 # nightly-only sanitizer flags: RUSTC_BOOTSTRAP lets the one stable

@@ -102,6 +102,7 @@ pub const KNOWN_VARS: &[&str] = &[
     // pbulk-rs extensions
     "build_procs",
     "history_file",
+    "sandbox_dir",
 ];
 
 /// The values `. pbulk.conf` leaves in a POSIX shell.

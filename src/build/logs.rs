@@ -170,6 +170,24 @@ pub fn write_report(path: &Path, jobs: &Jobs, sched: &Scheduler, depth: &[u64]) 
     done.map_err(|e| Error::err("Cannot open report file", &e))
 }
 
+/// One line of the build timeline (`pkgname,slot,start,end,status`, epoch
+/// seconds, the report's `build-timeline.csv`), appended in one write.
+pub fn append_timeline(path: &Path, name: &str, slot: &str, ms: u64, ok: bool) -> Result<()> {
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let start = end.saturating_sub(std::time::Duration::from_millis(ms));
+    let status = if ok { "done" } else { "failed" };
+    let line = format!(
+        "{name},{slot},{},{},{status}",
+        start.as_secs(),
+        end.as_secs()
+    );
+    fsutil::open_append(path)
+        .and_then(|mut f| fsutil::append_line_synced(&mut f, &line))
+        .map_err(|e| Error::err(format_args!("cannot append to {}", path.display()), &e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,7 +122,7 @@ fn serve(shared: &Shared, mut s: TcpStream, peer: SocketAddr, timeout: Option<Du
                 match result {
                     Ok(ok) => {
                         let ms = started.elapsed().as_millis() as u64;
-                        if let Err(e) = build_of(&mut st).finish(job, ok, ms) {
+                        if let Err(e) = build_of(&mut st).finish(job, ok, ms, &peer.to_string()) {
                             st.fatal = Some(e);
                         }
                         shared.cond.notify_all();

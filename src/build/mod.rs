@@ -14,6 +14,7 @@ pub mod keeper;
 pub mod logs;
 pub mod master;
 pub mod runner;
+pub mod sandbox;
 pub mod sched;
 pub mod status;
 
@@ -29,8 +30,12 @@ use sched::{Key, Scheduler};
 const USAGE: &str = "usage: pbulk-build -s <master>
 usage: pbulk-build [ -v ] -c <master> -b <build script>
 usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] [ -H <history> ] -m <port> <tree scan> <success file> <error file>
-usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -S <sandbox dir> [ -P <path> ... ] ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
 ";
+
+/// Where our build phase has pbulk-build append one line per finished
+/// build (`pkgname,slot,start,end,status`, the report's timeline).
+pub const TIMELINE_FILE_ENV: &str = "PBULK_TIMELINE_FILE";
 
 const HELP: &str = "pbulk-build: build every package of a resolved tree scan in dependency order,
 appending package names to the success and error logs.
@@ -39,6 +44,9 @@ Extensions (pbulk-rs):
   -j <slots>    run up to <slots> build scripts at once (default 1: the reference
                 order); with more, packages on the longest duration-weighted path go first
   -H <history>  build-time history: read at start-up, rewritten after each build
+  -S <dir>      run every local build in a private mount namespace (Linux), with
+                directories of its slot under <dir> mounted over the -P paths
+  -P <path>     a path private to each slot (with -S; repeat for several)
 ";
 
 fn usage() -> Error {
@@ -57,6 +65,8 @@ struct Opts {
     modes: u32,
     slots: usize,
     history: Option<PathBuf>,
+    sandbox: Option<PathBuf>,
+    private: Vec<PathBuf>,
     args: Vec<OsString>,
 }
 
@@ -114,6 +124,8 @@ fn parse(args: Vec<OsString>) -> Result<Opts> {
                     })?;
             }
             Short('H') => o.history = Some(p.value().map_err(opt_err)?.into()),
+            Short('S') => o.sandbox = Some(p.value().map_err(opt_err)?.into()),
+            Short('P') => o.private.push(p.value().map_err(opt_err)?.into()),
             Value(v) => o.args.push(v),
             other => return Err(opt_err(other.unexpected())),
         }
@@ -152,9 +164,13 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         let script = runner::Script::new(o.build.as_deref().expect("checked above"));
         return client::run(addr, &script, o.verbosity > 0);
     }
-    if o.args.len() != 3 {
+    if o.args.len() != 3 || (o.sandbox.is_none() && !o.private.is_empty()) {
         return Err(usage());
     }
+    let sandbox = match &o.sandbox {
+        Some(dir) if o.master.is_none() => Some(sandbox::Sandbox::new(dir.clone(), &o.private)?),
+        _ => None,
+    };
     let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
     let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
     if build.sched.has_job() {
@@ -162,7 +178,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
             build = master::run(build, addr, o.start.as_deref())?;
         } else {
             let script = runner::Script::new(o.build.as_deref().expect("checked above"));
-            runner::run(&script, o.slots, &mut build)?;
+            runner::run(&script, o.slots, sandbox.as_ref(), &mut build)?;
         }
     }
     if let Err(e) = build.status.done(&build.jobs, &build.sched) {
@@ -183,6 +199,7 @@ pub struct Build {
     progress: Progress,
     status: status::Status,
     history: Option<History>,
+    timeline: Option<PathBuf>,
 }
 
 impl Build {
@@ -233,6 +250,9 @@ impl Build {
             progress,
             status: status::Status::from_env(),
             history,
+            timeline: std::env::var_os(TIMELINE_FILE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         })
     }
 }
@@ -277,7 +297,7 @@ impl runner::Driver for Build {
         self.jobs.text(job).to_vec()
     }
 
-    fn finish(&mut self, job: u32, ok: bool, ms: u64) -> Result<()> {
+    fn finish(&mut self, job: u32, ok: bool, ms: u64, slot: &str) -> Result<()> {
         // Finishing changes no job's `Open` state before the reference
         // prints; a failure's propagation comes after its line.
         let (done, total) = (self.sched.progress(), self.sched.len());
@@ -291,6 +311,12 @@ impl runner::Driver for Build {
         self.logs.append(outcome, &name)?;
         if let Some(h) = &mut self.history {
             h.record(&name, ms)?;
+        }
+        if let Some(t) = &self.timeline {
+            if let Err(e) = logs::append_timeline(t, &name, slot, ms, ok) {
+                // The timeline is informative; the build goes on.
+                crate::cli::report("pbulk-build", &e);
+            }
         }
         let msg = if ok {
             "Successfully built"

@@ -8,13 +8,13 @@
 //! interrupted build can stop everything they started, and a killed
 //! pbulk-build leaves none of it running.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
@@ -22,6 +22,7 @@ use nix::unistd::Pid;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use super::keeper::Keeper;
+use super::sandbox::{Sandbox, Slot};
 use crate::cli::{Error, Result};
 
 /// How to start the build script.
@@ -50,21 +51,30 @@ impl Script {
     /// Start the script with `record` on its stdin; the outcome arrives on
     /// `done` as `(job, succeeded, milliseconds)`.
     /// The script joins process group `group` (the keeper's), or leads
-    /// a new one; the group it is in is returned.
+    /// a new one; the group it is in is returned. With a `slot`, it runs
+    /// in that slot's private mount namespace.
     fn start(
         &self,
         job: u32,
         record: Vec<u8>,
         group: Option<Pid>,
+        slot: Option<&Arc<Slot>>,
         done: mpsc::Sender<Event>,
     ) -> Result<Pid> {
         let started = Instant::now();
         let spawn = |pgid: i32| {
-            Command::new(&self.path)
-                .arg0(&self.argv0)
+            let mut cmd = Command::new(&self.path);
+            cmd.arg0(&self.argv0)
                 .stdin(Stdio::piped())
-                .process_group(pgid)
-                .spawn()
+                .process_group(pgid);
+            if let Some(slot) = slot {
+                let slot = Arc::clone(slot);
+                // SAFETY: Slot::enter makes system calls only.
+                unsafe {
+                    cmd.pre_exec(move || slot.enter());
+                }
+            }
+            cmd.spawn()
         };
         let mut group = group;
         let mut spawned = spawn(group.map_or(0, Pid::as_raw));
@@ -75,7 +85,9 @@ impl Script {
         }
         let mut child = match spawned {
             Ok(c) => c,
-            Err(e) if exec_failure(&e) => {
+            // A runnable script that fails to start in its slot met the
+            // slot's error, not exec's.
+            Err(e) if exec_failure(&e) && !(slot.is_some() && self.runnable()) => {
                 // The reference's child exits 255 when exec fails.
                 let _ = done.send(Event::Finished {
                     job,
@@ -83,6 +95,13 @@ impl Script {
                     ms: 0,
                 });
                 return Ok(Pid::from_raw(0));
+            }
+            // The host, not the package: the run stops, a restart goes on.
+            Err(e) if slot.is_some() => {
+                return Err(Error::err(
+                    "Failed to create child in its private build slot",
+                    &e,
+                ))
             }
             Err(e) => return Err(Error::err("Failed to create child", &e)),
         };
@@ -111,6 +130,13 @@ impl Script {
             Err(e) if exec_failure(&e) => Ok(false),
             Err(e) => Err(Error::err("Failed to create child", &e)),
         }
+    }
+}
+
+impl Script {
+    fn runnable(&self) -> bool {
+        nix::unistd::access(&self.path, nix::unistd::AccessFlags::X_OK).is_ok()
+            && self.path.is_file()
     }
 }
 
@@ -154,13 +180,38 @@ enum Event {
 pub trait Driver {
     fn next_job(&mut self) -> Option<u32>;
     fn record(&self, job: u32) -> Vec<u8>;
-    fn finish(&mut self, job: u32, ok: bool, ms: u64) -> Result<()>;
+    /// `slot` names where it was built (a local slot number, a client).
+    fn finish(&mut self, job: u32, ok: bool, ms: u64, slot: &str) -> Result<()>;
 }
 
-/// Run up to `slots` builds at once until no job is left. On SIGINT or
-/// SIGTERM the running scripts' process groups get the same signal, their
-/// results are not logged, and the program ends with status 128 + signal.
-pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()> {
+/// Run up to `slots` builds at once until no job is left, each in a
+/// private slot of `sandbox` when there is one. On SIGINT or SIGTERM the
+/// running scripts' process groups get the same signal, their results are
+/// not logged, and the program ends with status 128 + signal.
+pub fn run(
+    script: &Script,
+    slots: usize,
+    sandbox: Option<&Sandbox>,
+    driver: &mut dyn Driver,
+) -> Result<()> {
+    let slots = slots.max(1);
+    let prepared = match sandbox {
+        Some(s) => Some(s.prepare(slots)?),
+        None => None,
+    };
+    let result = run_slots(script, slots, prepared.as_deref(), driver);
+    if let Some(s) = sandbox {
+        s.remove();
+    }
+    result
+}
+
+fn run_slots(
+    script: &Script,
+    slots: usize,
+    prepared: Option<&[Arc<Slot>]>,
+    driver: &mut dyn Driver,
+) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
         .map_err(|e| Error::err("Cannot install signal handlers", &e))?;
@@ -176,22 +227,29 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
     // Dropped at the end of the run, which sends the keeper away.
     let keeper = Keeper::start();
     let group = keeper.as_ref().map(Keeper::group);
-    let mut running: HashMap<u32, Pid> = HashMap::new();
+    let mut running: HashMap<u32, (Pid, usize)> = HashMap::new();
+    // Free slot numbers, the lowest taken first.
+    let mut free: BTreeSet<usize> = (0..slots).collect();
     let result = 'run: loop {
-        while running.len() < slots.max(1) {
+        while let Some(&slot) = free.first() {
             let Some(job) = driver.next_job() else { break };
-            match script.start(job, driver.record(job), group, tx.clone()) {
-                Ok(pid) => running.insert(job, pid),
+            let private = prepared.map(|p| &p[slot]);
+            match script.start(job, driver.record(job), group, private, tx.clone()) {
+                Ok(pid) => running.insert(job, (pid, slot)),
                 Err(e) => break 'run Err(e),
             };
+            free.remove(&slot);
         }
         if running.is_empty() {
             break Ok(());
         }
         match rx.recv().expect("the runner holds a sender") {
             Event::Finished { job, ok, ms } => {
-                running.remove(&job);
-                if let Err(e) = driver.finish(job, ok, ms) {
+                let Some((_, slot)) = running.remove(&job) else {
+                    continue;
+                };
+                free.insert(slot);
+                if let Err(e) = driver.finish(job, ok, ms, &(slot + 1).to_string()) {
                     break Err(e);
                 }
             }
@@ -216,11 +274,11 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
 
 /// Signal every running script's process group and wait for them to end
 /// (SIGKILL after a grace period); their results are dropped.
-fn stop_all(running: &mut HashMap<u32, Pid>, sig: i32, rx: &mpsc::Receiver<Event>) {
+fn stop_all(running: &mut HashMap<u32, (Pid, usize)>, sig: i32, rx: &mpsc::Receiver<Event>) {
     let sig = Signal::try_from(sig).unwrap_or(Signal::SIGTERM);
     let mut live: Vec<Pid> = running
         .values()
-        .copied()
+        .map(|&(p, _)| p)
         .filter(|p| p.as_raw() > 0)
         .collect();
     live.sort_by_key(|p| p.as_raw());

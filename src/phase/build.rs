@@ -5,10 +5,11 @@
 //!
 //! Concurrency: with `master_mode=no` the only local concurrency is our
 //! `pbulk-build -j N` from `build_procs` (with `-H`, the build history).
-//! The Joyent dialect's `build_chroots` does not turn it on: without
-//! chroots all builds share one `${prefix}`, and every pkg-build wipes it
-//! before it starts, so concurrent builds there would destroy each other.
-//! `build_chroots` counts chroots, used in master mode only: with
+//! Every pkg-build wipes `${prefix}` before it starts, so with more than
+//! one slot each build runs in a private slot (`-S`/`-P`, see
+//! [`super::sandbox`]), or the phase refuses to start. The Joyent
+//! dialect's `build_chroots` does not turn local slots on;
+//! it counts chroots, used in master mode only: with
 //! `chroot_dir` set the phase makes the chroots before `pbulk-build -m`
 //! and removes them after it (see [`super::chroot`]), and the start script
 //! runs one client in each. With none of these variables set, the command
@@ -43,7 +44,8 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     // this run has started yet.
     super::sys::tidy_temporaries(&cfg);
     say("Building...");
-    let argv = pbuild_command(&cfg)?;
+    let plan = super::sandbox::plan(&cfg)?;
+    let argv = pbuild_command(&cfg, plan.as_ref())?;
     let chroots = match cfg.master_mode()? {
         MasterMode::Yes => Manager::for_phase(&cfg, Kind::Build)?,
         MasterMode::No => None,
@@ -114,8 +116,9 @@ fn say(line: &str) {
 }
 
 /// The pbulk-build command line for `master_mode` (reference form), with
-/// our `-j`/`-H` extensions only when `build_procs` asks for local slots.
-pub fn pbuild_command(cfg: &Config) -> Result<Vec<String>> {
+/// our `-j`/`-H` extensions only when `build_procs` asks for local slots,
+/// and `-S`/`-P` when they build side by side.
+pub fn pbuild_command(cfg: &Config, plan: Option<&super::sandbox::Plan>) -> Result<Vec<String>> {
     let loc = cfg.value("loc");
     let mut argv = cfg.words("pbuild");
     argv.extend(["-r".into(), format!("{loc}/pbuild")]);
@@ -139,6 +142,9 @@ pub fn pbuild_command(cfg: &Config) -> Result<Vec<String>> {
             cfg.history_file().to_string_lossy().into_owned(),
         ]);
     }
+    if let Some(plan) = plan {
+        argv.extend(plan.args());
+    }
     argv.extend(["presolve", "success", "error"].map(|f| format!("{loc}/{f}")));
     Ok(argv)
 }
@@ -155,6 +161,10 @@ fn spawn_status(argv: &[String], cfg: &Config) -> Result<i32> {
     cmd.env(
         crate::build::status::STATUS_FILE_ENV,
         cfg.loc().join("status.json"),
+    );
+    cmd.env(
+        crate::build::TIMELINE_FILE_ENV,
+        cfg.loc().join(crate::report::timeline::TIMELINE_CSV),
     );
     match cmd.status() {
         Ok(st) => Ok(sh_status(st)),

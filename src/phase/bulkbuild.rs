@@ -83,6 +83,8 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     let cfg = Config::load()?;
     cfg.check_version_set()?;
     let phases = tools(&cfg, &PHASES)?;
+    // Parallel builds that cannot be kept apart are refused up front.
+    super::sandbox::plan(&cfg)?;
     run_phases(&cfg, &phases)?;
     Ok(0)
 }
@@ -193,6 +195,7 @@ pub fn restart_main(args: Vec<OsString>) -> Result<i32> {
     }
     vars.extend(&PHASES[2..]);
     let steps = tools(&cfg, &vars)?;
+    super::sandbox::plan(&cfg)?;
     run_phases(&cfg, &steps)?;
     Ok(0)
 }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod kit;
 pub mod pre_build;
 pub mod report;
+pub mod sandbox;
 pub mod scan;
 pub mod sys;
 pub mod upload;

@@ -253,7 +253,7 @@ pub fn refill_old(cfg: &Config, bulklog: &Path, old: &Path) -> Result<()> {
 
 /// `cd ${pkgsrc}/pkgtools/pkg_install && ${make} show-var VARNAME=<var>`,
 /// trailing newlines cut as command substitution does.
-fn show_var(make: &Tool, dir: &Path, var: &str, cfg: &Config) -> Result<String> {
+pub(super) fn show_var(make: &Tool, dir: &Path, var: &str, cfg: &Config) -> Result<String> {
     let mut cmd = make.command();
     cmd.arg("show-var")
         .arg(format!("VARNAME={var}"))

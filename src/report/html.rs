@@ -221,7 +221,9 @@ fn cell(o: &mut Vec<u8>, v: &[u8]) {
 
 /// The HTML report for a parsed report and status; logs are looked up
 /// under `logdir`.
-pub fn render(r: &Report, status: &Status, logdir: &Path) -> Vec<u8> {
+/// With `timeline`, a link to the timeline page follows the build times
+/// (our extension; without it the page is the original's byte for byte).
+pub fn render(r: &Report, status: &Status, logdir: &Path, timeline: bool) -> Vec<u8> {
     let mut counts = [0i64; 5];
     let statuses = [
         st::DONE,
@@ -254,7 +256,11 @@ pub fn render(r: &Report, status: &Status, logdir: &Path) -> Vec<u8> {
     o.extend_from_slice(&status.build_start_iso);
     o.extend_from_slice(b"</h2>\n    <h2> Build end: ");
     o.extend_from_slice(&status.build_end_iso);
-    o.extend_from_slice(b"</h2>\n    <hr />\n    <table>\n");
+    o.extend_from_slice(b"</h2>\n");
+    if timeline {
+        o.extend_from_slice(b"    <p><a href=\"report-timeline.html\">Build timeline</a></p>\n");
+    }
+    o.extend_from_slice(b"    <hr />\n    <table>\n");
     let total = done + failed + prefailed + ind_failed + ind_prefailed;
     for (label, n) in [
         ("Total number of packages:", total),

@@ -93,11 +93,11 @@ pub fn create_report_html_main(a: Vec<OsString>) -> Result<i32> {
     let buf = parse::read_report(meta)?;
     let r = parse::Report::parse(&buf);
     let status = parse::Status::read(&meta.join("status"));
+    let spans = timeline::read_spans(meta);
     write_file(
         &meta.join("report.html"),
-        &html::render(&r, &status, logdir),
+        &html::render(&r, &status, logdir, !spans.is_empty()),
     )?;
-    let spans = timeline::read_spans(meta);
     let history = if spans.is_empty() {
         timeline::history_durations(&r, logdir)
     } else {

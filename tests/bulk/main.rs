@@ -5,3 +5,4 @@ mod support;
 
 mod bulk_e2e;
 mod bulk_restart;
+mod sandbox_parallel;

@@ -10,7 +10,11 @@ use std::process::Command;
 const META: &str = "T/bulklog/meta";
 
 fn world() -> World {
-    let w = World::new();
+    world_in(&std::env::temp_dir())
+}
+
+fn world_in(parent: &std::path::Path) -> World {
+    let w = World::new_in(parent);
     fs::write(
         w.p("bulklog/meta/status"),
         "BUILD_START_ISO=2026-01-01 00:00\n",
@@ -196,27 +200,48 @@ fn checksum_packages_no_skips_sha512() {
     );
 }
 
+/// A world outside /tmp (private to each build slot) whose make names a
+/// WRKOBJDIR, so that several local slots can be had.
+fn slots_world() -> World {
+    let w = world_in(std::path::Path::new("/var/tmp"));
+    fs::create_dir_all(w.p("pkgsrc/pkgtools/pkg_install")).unwrap();
+    w.tool("make", &format!("log \"$@\"\necho {}\n", w.s("work")));
+    w
+}
+
 #[test]
 fn concurrency_extensions_only_when_configured() {
-    let mut w = world();
+    let mut w = slots_world();
     w.conf_extra.push("build_procs=3".into());
     assert_eq!(run(&w).0, 0);
+    let calls = w.calls();
+    assert_eq!(calls[0], "make [show-var] [VARNAME=WRKOBJDIR]");
     assert!(
-        w.calls()[0]
-            .contains("[/x/pkg-build] [-j] [3] [-H] [T/bulklog.history] [T/bulklog/meta/presolve]"),
+        calls[1].contains(
+            "[/x/pkg-build] [-j] [3] [-H] [T/bulklog.history] [-S] [T/work/.pbulk-sandbox] \
+             [-P] [T/prefix] [-P] [T/pkgdb] [-P] [T/work] [-P] [/tmp] [T/bulklog/meta/presolve]"
+        ),
         "{}",
-        w.calls()[0]
+        calls[1]
     );
 
-    let mut w = world();
-    w.conf_extra
-        .push("build_procs=2\nbuild_chroots=5\nhistory_file=/var/hist".into());
+    let mut w = slots_world();
+    w.conf_extra.push(
+        "build_procs=2\nbuild_chroots=5\nhistory_file=/var/hist\nvarbase=/var\nsandbox_dir=/var/tmp/sb"
+            .into(),
+    );
     assert_eq!(run(&w).0, 0);
     assert!(
-        w.calls()[0].contains("[-j] [2] [-H] [/var/hist]"),
+        w.calls()[1].contains("[-j] [2] [-H] [/var/hist] [-S] [/var/tmp/sb] [-P] [T/prefix] [-P] [T/pkgdb] [-P] [/var/qmail]"),
         "{}",
-        w.calls()[0]
+        w.calls()[1]
     );
+
+    // build_procs=1 is one slot: no private slots, no make query.
+    let mut w = world();
+    w.conf_extra.push("build_procs=1".into());
+    assert_eq!(run(&w).0, 0);
+    assert!(w.calls()[0].contains("[-j] [1] [-H] [T/bulklog.history] [T/bulklog/meta/presolve]"));
 
     let mut w = world();
     w.conf_extra.push("build_procs=0".into());

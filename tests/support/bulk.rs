@@ -117,7 +117,12 @@ impl Site {
     /// Install the built programs into `<tmp>/pbulk` and write a site for
     /// the example tree. `extra` is appended to pbulk.conf last.
     pub fn new(extra: &str) -> Site {
-        let dir = tempfile::tempdir().unwrap();
+        Site::new_in(&std::env::temp_dir(), extra)
+    }
+
+    /// [`Site::new`] in a temporary directory below `parent`.
+    pub fn new_in(parent: &Path, extra: &str) -> Site {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let site = Site { dir };
         let prefix = site.path("pbulk");
         let builddir = common::bin("bulkbuild").parent().unwrap().to_path_buf();

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub use super::common;
@@ -44,7 +44,12 @@ pub fn unprivileged_user() -> String {
 
 impl World {
     pub fn new() -> World {
-        let tmp = tempfile::tempdir().unwrap();
+        World::new_in(&std::env::temp_dir())
+    }
+
+    /// [`World::new`] in a temporary directory below `parent`.
+    pub fn new_in(parent: &Path) -> World {
+        let tmp = tempfile::tempdir_in(parent).unwrap();
         let root = tmp.path().canonicalize().unwrap();
         let w = World {
             tmp,
