@@ -156,6 +156,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     if o.args.len() != 3 {
         return Err(usage());
     }
+    // The bulk log's lock, when the build phase shares it: held as long as
+    // this process lives, but not passed on to the build scripts.
+    let _bulklog_lock = crate::bulklock::keep_inherited();
     let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
     let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
     if build.sched.has_job() {
@@ -199,6 +202,7 @@ impl Build {
     fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
+        logs.lock(success)?;
         let buf = crate::record::read_opened(input)?;
         let jobs = Jobs::parse(buf)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
@@ -263,6 +267,11 @@ impl runner::Driver for Build {
             crate::cli::report("pbulk-build", &e);
         }
         Some(job)
+    }
+
+    fn host_failed(&mut self, job: u32) -> String {
+        self.lost(job);
+        self.jobs.name_str(job).into_owned()
     }
 
     fn record(&self, job: u32) -> Vec<u8> {

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use super::keeper::Keeper;
-use crate::cli::{Error, Result};
+use crate::cli::{Error, Result, HOST_FAILURE};
 
 /// How to start the build script.
 pub struct Script {
@@ -76,10 +76,17 @@ impl Script {
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) if exec_failure(&e) => {
-                // The reference's child exits 255 when exec fails.
+                // The reference's child exits 255 when exec fails and the
+                // package is logged as failed; but a build script that
+                // cannot be run is the host's fault, not the package's.
+                eprintln!(
+                    "pbulk-build: cannot run the build script {}: {}",
+                    self.path.display(),
+                    crate::cli::strerror(&e)
+                );
                 let _ = done.send(Event::Finished {
                     job,
-                    ok: false,
+                    end: End::Host,
                     ms: 0,
                 });
                 return Ok(Pid::from_raw(0));
@@ -89,9 +96,9 @@ impl Script {
         let pid = Pid::from_raw(child.id() as i32);
         let pgid = group.unwrap_or(pid);
         std::thread::spawn(move || {
-            let ok = feed_and_wait(&mut child, &record);
+            let end = feed_and_wait(&mut child, &record);
             let ms = started.elapsed().as_millis() as u64;
-            let _ = done.send(Event::Finished { job, ok, ms });
+            let _ = done.send(Event::Finished { job, end, ms });
         });
         Ok(pgid)
     }
@@ -107,7 +114,7 @@ impl Script {
             .stdin(Stdio::piped())
             .spawn();
         match spawned {
-            Ok(mut child) => Ok(feed_and_wait(&mut child, record)),
+            Ok(mut child) => Ok(feed_and_wait(&mut child, record) == End::Built),
             Err(e) if exec_failure(&e) => Ok(false),
             Err(e) => Err(Error::err("Failed to create child", &e)),
         }
@@ -122,9 +129,19 @@ fn exec_failure(e: &io::Error) -> bool {
     )
 }
 
+/// How a build script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Built,
+    Failed,
+    /// The build host failed it ([`HOST_FAILURE`]): not the package's
+    /// result.
+    Host,
+}
+
 /// Write the record, tolerating a script that does not read it all, then
 /// wait: success is exit status 0 and nothing else.
-fn feed_and_wait(child: &mut Child, record: &[u8]) -> bool {
+fn feed_and_wait(child: &mut Child, record: &[u8]) -> End {
     let mut stdin = child.stdin.take().expect("stdin is piped");
     match stdin.write_all(record) {
         Ok(()) => {}
@@ -133,18 +150,19 @@ fn feed_and_wait(child: &mut Child, record: &[u8]) -> bool {
             drop(stdin);
             let _ = nix::sys::signal::kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
             let _ = child.wait();
-            return false;
+            return End::Failed;
         }
     }
     drop(stdin);
     match child.wait() {
-        Ok(st) => st.success() && st.signal().is_none(),
-        Err(_) => false,
+        Ok(st) if st.success() && st.signal().is_none() => End::Built,
+        Ok(st) if st.code() == Some(HOST_FAILURE) => End::Host,
+        _ => End::Failed,
     }
 }
 
 enum Event {
-    Finished { job: u32, ok: bool, ms: u64 },
+    Finished { job: u32, end: End, ms: u64 },
     Signal(i32),
 }
 
@@ -155,14 +173,20 @@ pub trait Driver {
     fn next_job(&mut self) -> Option<u32>;
     fn record(&self, job: u32) -> Vec<u8>;
     fn finish(&mut self, job: u32, ok: bool, ms: u64) -> Result<()>;
+    /// A build the host failed: not logged, the job waits again; returns
+    /// the package's name.
+    fn host_failed(&mut self, job: u32) -> String;
 }
 
-/// Run up to `slots` builds at once until no job is left. On SIGINT or
-/// SIGTERM the running scripts' process groups get the same signal, their
-/// results are not logged, and the program ends with status 128 + signal.
+/// Run up to `slots` builds at once until no job is left. On SIGINT,
+/// SIGTERM or SIGHUP the running scripts' process groups get the same
+/// signal, their results are not logged, and the program ends with status
+/// 128 + signal. After a build the host failed no new build starts, the
+/// running ones finish and are logged, and the program ends with
+/// [`HOST_FAILURE`].
 pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()> {
     let (tx, rx) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
         .map_err(|e| Error::err("Cannot install signal handlers", &e))?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
@@ -177,8 +201,9 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
     let keeper = Keeper::start();
     let group = keeper.as_ref().map(Keeper::group);
     let mut running: HashMap<u32, Pid> = HashMap::new();
+    let mut host_failed: Option<String> = None;
     let result = 'run: loop {
-        while running.len() < slots.max(1) {
+        while host_failed.is_none() && running.len() < slots.max(1) {
             let Some(job) = driver.next_job() else { break };
             match script.start(job, driver.record(job), group, tx.clone()) {
                 Ok(pid) => running.insert(job, pid),
@@ -186,12 +211,22 @@ pub fn run(script: &Script, slots: usize, driver: &mut dyn Driver) -> Result<()>
             };
         }
         if running.is_empty() {
-            break Ok(());
+            break match host_failed.take() {
+                None => Ok(()),
+                Some(name) => Err(Error::errx(format!(
+                    "stopped: the build host failed the build of {name} (see above); \
+                     not logged as a failure, build it with bulkbuild-restart once the host is fixed"
+                ))
+                .with_code(HOST_FAILURE)),
+            };
         }
         match rx.recv().expect("the runner holds a sender") {
-            Event::Finished { job, ok, ms } => {
+            Event::Finished { job, end, ms } => {
                 running.remove(&job);
-                if let Err(e) = driver.finish(job, ok, ms) {
+                if end == End::Host {
+                    let name = driver.host_failed(job);
+                    host_failed.get_or_insert(name);
+                } else if let Err(e) = driver.finish(job, end == End::Built, ms) {
                     break Err(e);
                 }
             }

@@ -4,6 +4,7 @@ pub mod build;
 pub mod bulkbuild;
 pub mod chroot;
 pub mod client;
+pub mod group;
 pub mod pre_build;
 pub mod report;
 pub mod scan;

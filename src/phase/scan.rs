@@ -33,6 +33,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         return Ok(0);
     }
     let cfg = Config::load_checked()?;
+    let _lock = super::group::start_phase(&cfg, "scan", false)?;
     Phase::new(&cfg)?.run()
 }
 
