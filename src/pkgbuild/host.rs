@@ -41,20 +41,21 @@ pub fn ready(cfg: &Config) -> Result<(), String> {
     }
     let bulklog = PathBuf::from(cfg.value("bulklog"));
     writable_dir("bulklog", &bulklog)?;
-    // ${packages}/All is made on the first copy; the nearest of it and
-    // ${packages} that exists must take it.
+    // `mkdir -p ${packages}/All` on the first copy makes what is missing
+    // below an existing ${packages} or its parent, which must take it; a
+    // ${packages} whose parent is gone too is a file system not mounted.
     let packages = PathBuf::from(cfg.value("packages"));
     let all = packages.join("All");
-    match [&all, &packages].into_iter().find(|p| p.exists()) {
-        Some(dir) => writable_dir("packages", dir)?,
-        None => {
-            return Err(format!(
-                "packages={}: No such file or directory",
-                packages.display()
-            ))
-        }
+    let parent = packages.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let nearest = [&all, &packages, &parent].into_iter().find(|p| p.exists());
+    match nearest {
+        Some(dir) => writable_dir("packages", dir),
+        None => Err(format!(
+            "packages: {}: {}",
+            packages.display(),
+            Errno::ENOENT.desc()
+        )),
     }
-    Ok(())
 }
 
 fn writable_dir(var: &str, dir: &Path) -> Result<(), String> {
