@@ -76,17 +76,11 @@ impl Script {
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) if exec_failure(&e) => {
-                // The reference's child exits 255 when exec fails and the
-                // package is logged as failed; but a build script that
-                // cannot be run is the host's fault, not the package's.
-                eprintln!(
-                    "pbulk-build: cannot run the build script {}: {}",
-                    self.path.display(),
-                    crate::cli::strerror(&e)
-                );
+                // The reference's child exits 255 when exec fails (the
+                // build phase checks the script before it starts us).
                 let _ = done.send(Event::Finished {
                     job,
-                    end: End::Host,
+                    end: End::Failed,
                     ms: 0,
                 });
                 return Ok(Pid::from_raw(0));

@@ -211,6 +211,8 @@ pub fn refill_old(cfg: &Config, bulklog: &Path, old: &Path) -> Result<()> {
         .arg(bulklog.join("."))
         .arg(format!("{}/", old.display()));
     sys::run(cp, cfg, "cp")?;
+    // The copy of the lock file guards nothing there.
+    let _ = std::fs::remove_file(old.join(bulklock::FILE));
     sys::rm_star(bulklog);
     Ok(())
 }
