@@ -23,7 +23,7 @@ use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::cli::{Error, Result};
@@ -222,11 +222,6 @@ pub fn lock_log(f: &File, path: &Path) -> Result<()> {
             &e,
         )),
     }
-}
-
-/// The lock file of a bulk log.
-pub fn path(bulklog: &Path) -> PathBuf {
-    bulklog.join(FILE)
 }
 
 /// Now in local time, as the holder line shows it.

@@ -136,13 +136,8 @@ fn assert_undisturbed(site: &Site, all: &Path) {
 fn lock_is_free(site: &Site) -> bool {
     let f = fs::File::open(site.path("bulklog/.pbulk.lock")).unwrap();
     // SAFETY: flock on a descriptor this function owns.
-    let free = unsafe {
-        libc::flock(
-            std::os::fd::AsRawFd::as_raw_fd(&f),
-            libc::LOCK_EX | libc::LOCK_NB,
-        )
-    } == 0;
-    free
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+    unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 /// Wait until the run's build phase has built a package or two; the run
