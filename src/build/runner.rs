@@ -76,8 +76,7 @@ impl Script {
         let mut child = match spawned {
             Ok(c) => c,
             Err(e) if exec_failure(&e) => {
-                // The reference's child exits 255 when exec fails (the
-                // build phase checks the script before it starts us).
+                // The reference's child exits 255 when exec fails.
                 let _ = done.send(Event::Finished {
                     job,
                     end: End::Failed,
