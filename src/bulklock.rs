@@ -44,7 +44,12 @@ impl BulkLock {
     /// driver announced. `create` makes a missing `bulklog` first (the
     /// drivers and pre-build, which make the tree anyway).
     pub fn acquire(bulklog: &Path, program: &str, create: bool) -> Result<BulkLock> {
-        if bulklog.as_os_str().is_empty() || bulklog.parent().is_none() {
+        // Nothing is made or locked outside the bulk log: not `/`, and no
+        // `..` that would make the directories above it.
+        let dotdot = bulklog
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+        if bulklog.as_os_str().is_empty() || bulklog.parent().is_none() || dotdot {
             return Err(Error::errx(format!(
                 "refusing to lock bulklog={:?}: not a bulk log directory",
                 bulklog.display().to_string()
