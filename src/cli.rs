@@ -23,6 +23,12 @@ pub enum Channel {
     Stdout,
 }
 
+/// The exit status of a build script or phase stopped by a failure of the
+/// build host (no space, a read-only or missing directory, a missing tool)
+/// rather than of the package: EX_TEMPFAIL, a plain failure to a builder
+/// that does not know it.
+pub const HOST_FAILURE: i32 = 75;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     pub code: i32,

@@ -5,6 +5,7 @@
 //! [`report`] -> upload, with [`phase`] holding the phase programs that
 //! string them together. Lower modules never reach up that line.
 
+pub mod bulklock;
 pub mod cli;
 pub mod config;
 pub mod fsutil;

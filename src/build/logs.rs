@@ -39,6 +39,12 @@ impl Logs {
         })
     }
 
+    /// Hold the success log for this builder alone: a second pbulk-build
+    /// on the same logs is refused.
+    pub fn lock(&self, success: &Path) -> Result<()> {
+        crate::bulklock::lock_log(&self.success, success)
+    }
+
     /// Replay the success log, then the error log, into the scheduler.
     pub fn replay(&mut self, jobs: &Jobs, sched: &mut Scheduler) -> Result<()> {
         let done = read_log(&mut self.success, &self.paths[0])?;

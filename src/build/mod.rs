@@ -171,6 +171,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         Some(dir) if o.master.is_none() => Some(sandbox::Sandbox::new(dir.clone(), &o.private)?),
         _ => None,
     };
+    // The bulk log's lock, when the build phase shares it: held as long as
+    // this process lives, but not passed on to the build scripts.
+    let _bulklog_lock = crate::bulklock::keep_inherited();
     let paths: Vec<&Path> = o.args.iter().map(Path::new).collect();
     let mut build = Build::load(paths[0], paths[1], paths[2], &o)?;
     if build.sched.has_job() {
@@ -215,6 +218,7 @@ impl Build {
     fn load(scan: &Path, success: &Path, error: &Path, o: &Opts) -> Result<Build> {
         let input = std::fs::File::open(scan).map_err(|e| Error::err("Cannot open input", &e))?;
         let mut logs = Logs::open(success, error)?;
+        logs.lock(success)?;
         let buf = crate::record::read_opened(input, scan)?;
         let jobs = Jobs::parse(buf, scan)?;
         let history = o.history.as_deref().map(History::load).transpose()?;
@@ -291,6 +295,11 @@ impl runner::Driver for Build {
             crate::cli::report("pbulk-build", &e);
         }
         Some(job)
+    }
+
+    fn host_failed(&mut self, job: u32) -> String {
+        self.lost(job);
+        self.jobs.name_str(job).into_owned()
     }
 
     fn record(&self, job: u32) -> Vec<u8> {

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use super::keeper::Keeper;
 use super::sandbox::{Sandbox, Slot};
-use crate::cli::{Error, Result};
+use crate::cli::{Error, Result, HOST_FAILURE};
 
 /// How to start the build script.
 pub struct Script {
@@ -91,7 +91,7 @@ impl Script {
                 // The reference's child exits 255 when exec fails.
                 let _ = done.send(Event::Finished {
                     job,
-                    ok: false,
+                    end: End::Failed,
                     ms: 0,
                 });
                 return Ok(Pid::from_raw(0));
@@ -108,9 +108,9 @@ impl Script {
         let pid = Pid::from_raw(child.id() as i32);
         let pgid = group.unwrap_or(pid);
         std::thread::spawn(move || {
-            let ok = feed_and_wait(&mut child, &record);
+            let end = feed_and_wait(&mut child, &record);
             let ms = started.elapsed().as_millis() as u64;
-            let _ = done.send(Event::Finished { job, ok, ms });
+            let _ = done.send(Event::Finished { job, end, ms });
         });
         Ok(pgid)
     }
@@ -126,7 +126,7 @@ impl Script {
             .stdin(Stdio::piped())
             .spawn();
         match spawned {
-            Ok(mut child) => Ok(feed_and_wait(&mut child, record)),
+            Ok(mut child) => Ok(feed_and_wait(&mut child, record) == End::Built),
             Err(e) if exec_failure(&e) => Ok(false),
             Err(e) => Err(Error::err("Failed to create child", &e)),
         }
@@ -148,9 +148,19 @@ fn exec_failure(e: &io::Error) -> bool {
     )
 }
 
+/// How a build script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Built,
+    Failed,
+    /// The build host failed it ([`HOST_FAILURE`]): not the package's
+    /// result.
+    Host,
+}
+
 /// Write the record, tolerating a script that does not read it all, then
 /// wait: success is exit status 0 and nothing else.
-fn feed_and_wait(child: &mut Child, record: &[u8]) -> bool {
+fn feed_and_wait(child: &mut Child, record: &[u8]) -> End {
     let mut stdin = child.stdin.take().expect("stdin is piped");
     match stdin.write_all(record) {
         Ok(()) => {}
@@ -159,18 +169,19 @@ fn feed_and_wait(child: &mut Child, record: &[u8]) -> bool {
             drop(stdin);
             let _ = nix::sys::signal::kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
             let _ = child.wait();
-            return false;
+            return End::Failed;
         }
     }
     drop(stdin);
     match child.wait() {
-        Ok(st) => st.success() && st.signal().is_none(),
-        Err(_) => false,
+        Ok(st) if st.success() && st.signal().is_none() => End::Built,
+        Ok(st) if st.code() == Some(HOST_FAILURE) => End::Host,
+        _ => End::Failed,
     }
 }
 
 enum Event {
-    Finished { job: u32, ok: bool, ms: u64 },
+    Finished { job: u32, end: End, ms: u64 },
     Signal(i32),
 }
 
@@ -182,12 +193,17 @@ pub trait Driver {
     fn record(&self, job: u32) -> Vec<u8>;
     /// `slot` names where it was built (a local slot number, a client).
     fn finish(&mut self, job: u32, ok: bool, ms: u64, slot: &str) -> Result<()>;
+    /// A build the host failed: not logged, the job waits again; returns
+    /// the package's name.
+    fn host_failed(&mut self, job: u32) -> String;
 }
 
 /// Run up to `slots` builds at once until no job is left, each in a
-/// private slot of `sandbox` when there is one. On SIGINT or SIGTERM the
-/// running scripts' process groups get the same signal, their results are
-/// not logged, and the program ends with status 128 + signal.
+/// private slot of `sandbox` when there is one. On SIGINT, SIGTERM or
+/// SIGHUP the running scripts' process groups get the same signal, their
+/// results are not logged, and the program ends with status 128 + signal.
+/// After a build the host failed no new build starts, the running ones
+/// finish and are logged, and the program ends with [`HOST_FAILURE`].
 pub fn run(
     script: &Script,
     slots: usize,
@@ -213,7 +229,7 @@ fn run_slots(
     driver: &mut dyn Driver,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
         .map_err(|e| Error::err("Cannot install signal handlers", &e))?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
@@ -230,8 +246,10 @@ fn run_slots(
     let mut running: HashMap<u32, (Pid, usize)> = HashMap::new();
     // Free slot numbers, the lowest taken first.
     let mut free: BTreeSet<usize> = (0..slots).collect();
+    let mut host_failed: Option<String> = None;
     let result = 'run: loop {
-        while let Some(&slot) = free.first() {
+        while host_failed.is_none() {
+            let Some(&slot) = free.first() else { break };
             let Some(job) = driver.next_job() else { break };
             let private = prepared.map(|p| &p[slot]);
             match script.start(job, driver.record(job), group, private, tx.clone()) {
@@ -241,15 +259,27 @@ fn run_slots(
             free.remove(&slot);
         }
         if running.is_empty() {
-            break Ok(());
+            break match host_failed.take() {
+                None => Ok(()),
+                Some(name) => Err(Error::errx(format!(
+                    "stopped: the build host failed the build of {name} (see above); \
+                     not logged as a failure, build it with bulkbuild-restart once the host is fixed"
+                ))
+                .with_code(HOST_FAILURE)),
+            };
         }
         match rx.recv().expect("the runner holds a sender") {
-            Event::Finished { job, ok, ms } => {
+            Event::Finished { job, end, ms } => {
                 let Some((_, slot)) = running.remove(&job) else {
                     continue;
                 };
                 free.insert(slot);
-                if let Err(e) = driver.finish(job, ok, ms, &(slot + 1).to_string()) {
+                if end == End::Host {
+                    let name = driver.host_failed(job);
+                    host_failed.get_or_insert(name);
+                } else if let Err(e) =
+                    driver.finish(job, end == End::Built, ms, &(slot + 1).to_string())
+                {
                     break Err(e);
                 }
             }

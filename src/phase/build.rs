@@ -26,6 +26,7 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use crate::bulklock::BulkLock;
 use crate::cli::{self, Error, Result};
 use crate::config::{self, Config, MasterMode};
 use crate::pkgbuild::run::{sh_status, split_bytes};
@@ -40,6 +41,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: build\n",
     )?;
     let cfg = Config::load_checked()?;
+    let lock = super::group::start_phase(&cfg, "build", false)?;
     // What an interrupted run was writing when it was killed; no build of
     // this run has started yet.
     super::sys::tidy_temporaries(&cfg);
@@ -51,8 +53,8 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         MasterMode::No => None,
     };
     let st = match chroots {
-        Some(m) => m.around(|| spawn_status(&argv, &cfg))?,
-        None => spawn_status(&argv, &cfg)?,
+        Some(m) => m.around(|| spawn_status(&argv, &cfg, &lock))?,
+        None => spawn_status(&argv, &cfg, &lock)?,
     };
     if st != 0 {
         return Ok(st);
@@ -62,6 +64,15 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     say("Building pkg_summary...");
     let sufx = cfg.pkg_sufx();
     let all = format!("{}/All", cfg.value("packages"));
+    // With nothing built (only prefailed packages, say) All may not exist
+    // yet; the summary of no packages is still made and the run reported.
+    std::fs::create_dir_all(&all).map_err(|e| {
+        Error::err(
+            format_args!("build host failure: cannot create {all} for the package summary"),
+            &e,
+        )
+        .with_code(crate::cli::HOST_FAILURE)
+    })?;
     chdir(&all)?;
     let success = read_success(&cfg.loc().join("success"));
     let files = sort_lines(success.iter().map(|l| format!("{l}{sufx}")).collect());
@@ -149,14 +160,16 @@ pub fn pbuild_command(cfg: &Config, plan: Option<&super::sandbox::Plan>) -> Resu
     Ok(argv)
 }
 
-/// Run a command with inherited stdio; a missing program is sh's 127.
-fn spawn_status(argv: &[String], cfg: &Config) -> Result<i32> {
+/// Run a command with inherited stdio, sharing the bulk log's lock; a
+/// missing program is sh's 127.
+fn spawn_status(argv: &[String], cfg: &Config, lock: &BulkLock) -> Result<i32> {
     let Some((prog, args)) = argv.split_first() else {
         return Ok(0);
     };
     let mut cmd = Command::new(prog);
     cmd.args(args);
     config::child_env(&mut cmd, cfg);
+    lock.share_with(&mut cmd);
     // Our pbulk-build keeps a progress snapshot there; another ignores it.
     cmd.env(
         crate::build::status::STATUS_FILE_ENV,

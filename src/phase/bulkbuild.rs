@@ -8,10 +8,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 
+use crate::bulklock::BulkLock;
 use crate::cli::{self, Error, Result};
 use crate::config::{self, Config, MasterMode, Tool};
 
-use super::sys;
+use super::{group, sys};
 
 /// The phase variables, in the order a full run takes them.
 pub const PHASES: [&str; 5] = [
@@ -32,13 +33,16 @@ fn tools(cfg: &Config, vars: &[&str]) -> Result<Vec<Tool>> {
     Ok(out)
 }
 
-/// Run the phases in order; the first that fails ends the run with its
-/// status, as `set -e` does. Once the build phase has finished, the run
-/// ends with one line of totals (pbulk-rs), also when a later phase fails.
-fn run_phases(cfg: &Config, phases: &[Tool]) -> Result<()> {
+/// Run the phases in order under one lock of the bulk log, shared with
+/// each; the first that fails ends the run with its status, as `set -e`
+/// does. A stop signal to the driver stops the running phase's whole group.
+/// Once the build phase has finished, the run ends with one line of totals
+/// (pbulk-rs), also when a later phase fails.
+fn run_phases(cfg: &Config, phases: &[Tool], lock: &BulkLock) -> Result<()> {
+    let driver = group::Driver::new(cfg, lock)?;
     let mut built = false;
     let run = phases.iter().try_for_each(|t| {
-        sys::run_tool(t, &[], cfg)?;
+        driver.run(t)?;
         built |= t.var == "script_phase_build";
         Ok(())
     });
@@ -85,7 +89,8 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     let phases = tools(&cfg, &PHASES)?;
     // Parallel builds that cannot be kept apart are refused up front.
     super::sandbox::plan(&cfg)?;
-    run_phases(&cfg, &phases)?;
+    let lock = BulkLock::acquire(&cfg.bulklog(), "bulkbuild", true)?;
+    run_phases(&cfg, &phases, &lock)?;
     Ok(0)
 }
 
@@ -184,6 +189,8 @@ pub fn restart_main(args: Vec<OsString>) -> Result<i32> {
         "usage: bulkbuild-restart\n",
     )?;
     let cfg = Config::load_checked()?;
+    // Decide only under the lock: a running build is still changing the logs.
+    let lock = BulkLock::acquire(&cfg.bulklog(), "bulkbuild-restart", true)?;
     let decision = restart_decision(&cfg.loc())?;
     let mut vars: Vec<&str> = Vec::new();
     match decision {
@@ -196,7 +203,7 @@ pub fn restart_main(args: Vec<OsString>) -> Result<i32> {
     vars.extend(&PHASES[2..]);
     let steps = tools(&cfg, &vars)?;
     super::sandbox::plan(&cfg)?;
-    run_phases(&cfg, &steps)?;
+    run_phases(&cfg, &steps, &lock)?;
     Ok(0)
 }
 
@@ -229,6 +236,8 @@ pub fn rebuild_main(args: Vec<OsString>) -> Result<i32> {
             )));
         }
     }
+    // The packages' logs are the bulk log's: not beside a running build.
+    let _lock = BulkLock::acquire(&cfg.bulklog(), "bulkbuild-rebuild", false)?;
     for arg in &args {
         let name = arg.to_string_lossy();
         // Read again for every package, as the original does: the file is

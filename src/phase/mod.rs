@@ -5,6 +5,7 @@ pub mod bulkbuild;
 pub mod check;
 pub mod chroot;
 pub mod client;
+pub mod group;
 pub mod kit;
 pub mod pre_build;
 pub mod report;

@@ -15,6 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::bulklock;
 use crate::cli::{self, Error, Result};
 use crate::config::{self, Config, MasterMode, Tool};
 use crate::fsutil;
@@ -64,6 +65,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: pre-build\n",
     )?;
     let cfg = Config::load_checked()?;
+    let _lock = super::group::start_phase(&cfg, "pre-build", true)?;
+    // A pbulk-build started by hand still appending to the logs.
+    crate::bulklock::check_unlocked(&cfg.loc().join("success"), &cfg.bulklog())?;
     run(&cfg, &Env::installed())?;
     Ok(0)
 }
@@ -226,6 +230,8 @@ fn rotate(cfg: &Config, delay: Duration) -> Result<()> {
     sys::rm_rf(&old);
     if old.is_dir() {
         refill_old(cfg, &bulklog, &old)
+    } else if bulklog.join(bulklock::FILE).exists() {
+        move_aside(&bulklog, &old)
     } else {
         std::fs::rename(&bulklog, &old).map_err(|e| {
             Error::err(
@@ -236,17 +242,38 @@ fn rotate(cfg: &Config, delay: Duration) -> Result<()> {
     }
 }
 
+/// `mv ${bulklog} ${bulklog}.old` entry by entry, leaving the lock file
+/// (and the lock held on it) in `${bulklog}`.
+fn move_aside(bulklog: &Path, old: &Path) -> Result<()> {
+    let cant = |e: std::io::Error| {
+        Error::err(
+            format_args!("cannot rename {} to {}", bulklog.display(), old.display()),
+            &e,
+        )
+    };
+    std::fs::create_dir(old).map_err(cant)?;
+    for entry in std::fs::read_dir(bulklog).map_err(cant)? {
+        let name = entry.map_err(cant)?.file_name();
+        if name != bulklock::FILE {
+            std::fs::rename(bulklog.join(&name), old.join(&name)).map_err(cant)?;
+        }
+    }
+    Ok(())
+}
+
 /// For a `${bulklog}.old` that survived removal (a mount point): empty it
 /// and fill it with a copy of the old tree cut down to `meta`, then empty
 /// `${bulklog}`.
 pub fn refill_old(cfg: &Config, bulklog: &Path, old: &Path) -> Result<()> {
     sys::rm_star(old);
-    sys::rm_entries(bulklog, |n| n != "meta");
+    sys::rm_entries(bulklog, |n| n != "meta" && n != bulklock::FILE);
     let mut cp = Command::new("cp");
     cp.arg("-pr")
         .arg(bulklog.join("."))
         .arg(format!("{}/", old.display()));
     sys::run(cp, cfg, "cp")?;
+    // The copy of the lock file guards nothing there.
+    let _ = std::fs::remove_file(old.join(bulklock::FILE));
     sys::rm_star(bulklog);
     Ok(())
 }

@@ -307,6 +307,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: report\n",
     )?;
     let cfg = Config::load_checked()?;
+    let _lock = super::group::start_phase(&cfg, "report", false)?;
     run(&cfg)
 }
 

@@ -67,6 +67,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: upload\n",
     )?;
     let cfg = Config::load_checked()?;
+    let _lock = super::group::start_phase(&cfg, "upload", false)?;
     run(&cfg)
 }
 

@@ -1,6 +1,7 @@
 //! The per-package build scripts: `pkg-build` (build and publish one
 //! package) and `pkg-up-to-date` (may its existing binary be reused?).
 
+pub mod host;
 pub mod input;
 pub mod pkg_build;
 pub mod run;

@@ -8,12 +8,14 @@
 //! pre-clean `make clean`, the `STAGE_PKGFILE` query, removing the logs)
 //! end the program at once with the failing command's status.
 
+use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::host;
 use super::input::{select_runners, usergroup_targets, BuildInfo, Runner, Runners, UsergroupStep};
 use super::run::{self, cat, Argv, Sink};
 use crate::cli::{self, Result};
@@ -117,6 +119,12 @@ struct PkgBuild {
     /// The config path made absolute: children started after the `cd`
     /// into the package directory must still find it.
     conf: PathBuf,
+    /// Why the build host, not the package, failed a step pkg-build ran
+    /// itself (a log it could not create, the copy into `${packages}/All`).
+    host_fault: RefCell<Option<String>>,
+    /// The log of the step that ran last, read for the host's errors when
+    /// the step fails.
+    last_log: RefCell<Option<PathBuf>>,
 }
 
 impl PkgBuild {
@@ -138,6 +146,8 @@ impl PkgBuild {
         };
         let conf = std::path::absolute(cfg.path()).unwrap_or_else(|_| cfg.path().to_path_buf());
         PkgBuild {
+            host_fault: RefCell::new(None),
+            last_log: RefCell::new(None),
             conf,
             cfg,
             info,
@@ -162,13 +172,48 @@ impl PkgBuild {
     }
 
     fn run(&self) -> i32 {
+        if let Err(why) = host::ready(&self.cfg) {
+            return self.host_failure(&why);
+        }
         if self.up_to_date() {
             return 0;
         }
-        match self.steps() {
-            Ok(()) => 0,
-            Err(Stop::Exit(code)) => code,
-            Err(Stop::Handler) => self.failure_handler(),
+        let stop = match self.steps() {
+            Ok(()) => return 0,
+            Err(stop) => stop,
+        };
+        let fault = self.host_fault.borrow_mut().take();
+        let last = self.last_log.borrow().clone();
+        if let Some(why) = fault
+            .or_else(|| host::ready(&self.cfg).err())
+            .or_else(|| last.as_deref().and_then(host::error_in_log))
+        {
+            return self.host_failure(&why);
+        }
+        match stop {
+            Stop::Exit(code) => code,
+            Stop::Handler => self.failure_handler(),
+        }
+    }
+
+    /// The one line saying the host failed this build, and the status that
+    /// keeps pbulk-build from logging it as the package's failure. The
+    /// failure handler does not run: nothing of this attempt is kept as a
+    /// result.
+    fn host_failure(&self, why: &str) -> i32 {
+        eprintln!(
+            "pkg-build: {}: build host failure: {why}",
+            String::from_utf8_lossy(&self.info.pkgname)
+        );
+        crate::cli::HOST_FAILURE
+    }
+
+    /// Note a failure of pkg-build's own file work that is the host's.
+    fn note_host(&self, what: impl std::fmt::Display, e: &io::Error) {
+        if let Some(why) = host::errno_cause(e) {
+            self.host_fault
+                .borrow_mut()
+                .get_or_insert(format!("{what}: {why}"));
         }
     }
 
@@ -185,7 +230,9 @@ impl PkgBuild {
     /// and the command fails with status 2.
     fn open_log(&self, file: &str, append: bool) -> std::result::Result<File, i32> {
         let path = self.log(file);
+        *self.last_log.borrow_mut() = Some(path.clone());
         run::open_log(&path, append).map_err(|e| {
+            self.note_host(format_args!("cannot create {}", path.display()), &e);
             eprintln!(
                 "pkg-build: cannot create {}: {}",
                 path.display(),
@@ -300,6 +347,7 @@ impl PkgBuild {
     fn prepare_logdir(&self) -> Step {
         let dir = Path::new(&self.logdir);
         std::fs::create_dir_all(dir).map_err(|e| {
+            self.note_host(format_args!("cannot create {}", dir.display()), &e);
             fail(
                 1,
                 format_args!("mkdir: {}: {}", dir.display(), cli::strerror(&e)),
@@ -335,6 +383,7 @@ impl PkgBuild {
         }
         let work = self.log("work.log");
         touch(&work).map_err(|e| {
+            self.note_host(format_args!("cannot create {}", work.display()), &e);
             fail(
                 1,
                 format_args!("touch: {}: {}", work.display(), cli::strerror(&e)),
@@ -469,10 +518,20 @@ impl PkgBuild {
             eprintln!("pkg-build: mkdir: {}: {}", all.display(), cli::strerror(&e));
         }
         let name = cat(&[&self.info.pkgname, self.cfg.pkg_sufx().as_bytes()]);
+        if let Err(e) = std::fs::metadata(src) {
+            // No package file to copy: the package's own build went wrong.
+            eprintln!("pkg-build: cp: {}: {}", src.display(), cli::strerror(&e));
+            return 1;
+        }
         match crate::pkgbuild::copy_atomic(src, &all.join(&name)) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("pkg-build: cp: {}: {}", src.display(), cli::strerror(&e));
+                // The package is there: failing to publish it is the host's.
+                self.host_fault.borrow_mut().get_or_insert(format!(
+                    "cannot copy the package into {}: {}",
+                    all.display(),
+                    cli::strerror(&e)
+                ));
                 1
             }
         }

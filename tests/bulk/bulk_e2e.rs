@@ -161,7 +161,7 @@ fn full_bulk_build_gives_the_expected_meta_logs_and_packages() {
     let mut dirs: Vec<String> = fs::read_dir(site.path("bulklog"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "meta")
+        .filter(|n| n != "meta" && n != ".pbulk.lock")
         .collect();
     dirs.sort();
     assert_eq!(dirs, expected("failed"));

@@ -5,4 +5,5 @@ mod support;
 
 mod bulk_e2e;
 mod bulk_restart;
+mod lock_guard;
 mod sandbox_parallel;

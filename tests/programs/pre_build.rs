@@ -230,7 +230,8 @@ fn fresh_run_prints_nothing_and_creates_the_tree() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout(&out), "");
-    assert_eq!(names(&f.bulklog()), ["meta"]);
+    // The program holds the bulk log's lock, which lives there.
+    assert_eq!(names(&f.bulklog()), [".pbulk.lock", "meta"]);
     assert_eq!(names(&f.bulklog().join("meta")), ["status"]);
 }
 
@@ -252,7 +253,7 @@ fn rotation_removes_old_logs_after_the_warning() {
          Removing old scan results\n"
     );
     // `rm -rf bulklog/*` leaves dot-files alone.
-    assert_eq!(names(&f.bulklog()), [".keep", "meta"]);
+    assert_eq!(names(&f.bulklog()), [".keep", ".pbulk.lock", "meta"]);
     assert_eq!(names(&f.bulklog().join("meta")), ["status"]);
     assert!(!f.path("bulklog.old").exists());
 }
@@ -276,7 +277,8 @@ fn reuse_moves_the_old_tree_aside() {
         std::fs::read_to_string(old.join("meta/pscan")).unwrap(),
         "PKGNAME=a-1\n"
     );
-    assert_eq!(names(&f.bulklog()), ["meta"]);
+    // The lock stays behind with the lock held on it.
+    assert_eq!(names(&f.bulklog()), [".pbulk.lock", "meta"]);
 }
 
 #[test]
