@@ -33,9 +33,15 @@ CARGO_FLAGS ?=
 # The cargo profile of the installed programs: dist is release with
 # link-time optimisation (see Cargo.toml); PROFILE=release builds faster.
 PROFILE ?= dist
-# Compiled into the programs (src/paths.rs, build.rs).
+# Compiled into the programs (src/paths.rs, build.rs). cargo rebuilds when
+# these change, unset to set included, so the defaults (build.rs's) are
+# passed unset, as a plain cargo build has them.
+ifeq ($(PREFIX) $(PKG_SYSCONFDIR),/usr/pkg_bulk /usr/pkg_bulk/etc)
+unexport PBULK_PREFIX PBULK_SYSCONFDIR
+else
 export PBULK_PREFIX := $(PREFIX)
 export PBULK_SYSCONFDIR := $(PKG_SYSCONFDIR)
+endif
 
 BIN_PROGS = bulkbuild bulkbuild-restart bulkbuild-rebuild pbulk-scan pbulk-resolve pbulk-build
 LIBEXEC_PROGS = build build-client-start client-clean client-prepare compute-packages \
@@ -93,9 +99,10 @@ all:
 test: deps
 	unset MAKELEVEL MAKEFLAGS MFLAGS; $(CARGO) test --release --workspace
 
-# The benchmarks run the programs as they are installed (profile PROFILE).
-bench:
-	$(CARGO) bench --workspace --profile $(PROFILE)
+# The benchmarks run the programs as they are installed (profile PROFILE);
+# only the bench targets are built in it, not every crate's test harness.
+bench: all
+	$(CARGO) bench $(CARGO_FLAGS) --profile $(PROFILE) -p pbulk --bench '*'
 
 # libFuzzer targets need cargo-fuzz (cargo install cargo-fuzz) and the
 # nightly-only sanitizer flags: RUSTC_BOOTSTRAP lets the one stable
