@@ -214,4 +214,4 @@ dist:
 # The pkgsrc package's list of crates, from Cargo.lock and the .crate files
 # cargo keeps in CARGO_HOME (see tools/pkgsrc-cargo-depends).
 pkgsrc-cargo-depends:
-	sh tools/pkgsrc-cargo-depends Cargo.lock $(PKGSRC_PKG)
+	DISTFILE='$(DISTFILE)' sh tools/pkgsrc-cargo-depends Cargo.lock $(PKGSRC_PKG)
