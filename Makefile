@@ -140,7 +140,7 @@ check-paths:
 	[ -f "$$stamp" ] || { echo "make: $$stamp is missing: nothing is built in $(BUILDDIR)" >&2; exit 1; }; \
 	got=$$(tr '\n' ' ' <"$$stamp"); \
 	[ "$$got" = "$$want" ] || { \
-		echo "make: the programs in $(BUILDDIR) were built for $$got(not $$want); run make install PREFIX=$(PREFIX) PKG_SYSCONFDIR=$(PKG_SYSCONFDIR) to rebuild them" >&2; \
+		echo "make: the programs in $(BUILDDIR) were built for $$got(not $${want% }); run make install PREFIX=$(PREFIX) PKG_SYSCONFDIR=$(PKG_SYSCONFDIR) to rebuild them" >&2; \
 		exit 1; \
 	}
 
