@@ -1,20 +1,48 @@
 # pbulk-rs: build, install, test and benchmark.
 #
-#   make                      release build, config path PREFIX/etc/pbulk.conf
-#   make install PREFIX=/usr/pbulk DESTDIR=...
+#   make                      build the programs to install (profile PROFILE)
+#   make install              build and install under PREFIX (default
+#                             /usr/pkg_bulk, the pkgsrc guide's bulk-build
+#                             prefix); config PKG_SYSCONFDIR/pbulk.conf
 #   make install-only ...     install what is built already (no cargo run);
-#                             BUILDDIR names the directory holding the programs
+#                             refused unless it was built for the same PREFIX
+#                             and PKG_SYSCONFDIR; BUILDDIR names the directory
+#                             holding the programs
 #   make uninstall PREFIX=... DESTDIR=...
 #   make demo                 a whole bulk build of the example tree
 #   make test                 the whole test suite
 #   make bench                the benchmarks on ../shared/data, then
 #                             benches/parallel.sh (1 vs 4 private build slots)
 #   make fuzz                 the libFuzzer targets (cargo-fuzz), FUZZ_SECONDS each
+#   make dist                 the release tarball pbulk-rs-VERSION.tar.gz of HEAD
+#                             (the distfile of the pkgsrc package)
+#   make pkgsrc-cargo-depends regenerate pkgsrc/pkgtools/pbulk-rs/cargo-depends.mk
+#                             and its distinfo from Cargo.lock
+#
+# Install variables: DESTDIR, PREFIX, PKG_SYSCONFDIR, PKGMANDIR (man),
+# INSTALL_STRIP (-s; empty keeps the debug line tables), INSTALL_CONF (yes:
+# create PKG_SYSCONFDIR/pbulk.conf from the example if missing; pkgsrc says
+# no and uses CONF_FILES), CATPAGES (yes: also install the pages formatted
+# by MANDOC as catN/<page>.0, as pbulk-base does), and the tool paths below.
 
-PREFIX ?= /usr/pbulk
+PREFIX ?= /usr/pkg_bulk
+PKG_SYSCONFDIR ?= $(PREFIX)/etc
+PKGMANDIR ?= man
 DESTDIR ?=
 CARGO ?= cargo
+CARGO_FLAGS ?=
+# The cargo profile of the installed programs: dist is release with
+# link-time optimisation (see Cargo.toml); PROFILE=release builds faster.
+PROFILE ?= dist
+# Compiled into the programs (src/paths.rs, build.rs). cargo rebuilds when
+# these change, unset to set included, so the defaults (build.rs's) are
+# passed unset, as a plain cargo build has them.
+ifeq ($(PREFIX) $(PKG_SYSCONFDIR),/usr/pkg_bulk /usr/pkg_bulk/etc)
+unexport PBULK_PREFIX PBULK_SYSCONFDIR
+else
 export PBULK_PREFIX := $(PREFIX)
+export PBULK_SYSCONFDIR := $(PKG_SYSCONFDIR)
+endif
 
 BIN_PROGS = bulkbuild bulkbuild-restart bulkbuild-rebuild pbulk-scan pbulk-resolve pbulk-build \
 	pbulk-check
@@ -25,12 +53,13 @@ LIBEXEC_PROGS = build build-client-start client-clean client-prepare compute-pac
 # cargo reserves the binary name `build`; it is installed under its reference name.
 cargo_name = $(if $(filter build,$(1)),pbulk-phase-build,$(1))
 
-# Where cargo put the release programs.
-BUILDDIR ?= $(or $(CARGO_TARGET_DIR),target)/release
+# Where cargo put the programs to install.
+BUILDDIR ?= $(or $(CARGO_TARGET_DIR),target)/$(PROFILE)
 
 # Tool paths written into pbulk.conf (pkgsrc's SUBST values). The defaults
 # suit Debian with pbulk's own pkg_install and digest under PREFIX; the
-# literal ${prefix} in TARGET_MAKE is expanded when pbulk.conf is read.
+# literal ${prefix} in TARGET_MAKE is expanded when pbulk.conf is read
+# (on make's command line it is written $${prefix}).
 PKG_ADD_CMD ?= $(PREFIX)/sbin/pkg_add
 PKG_ADMIN_CMD ?= $(PREFIX)/sbin/pkg_admin
 PKG_DELETE_CMD ?= $(PREFIX)/sbin/pkg_delete
@@ -46,25 +75,38 @@ TAR ?= /bin/tar
 PBULK_CONFIG_VERSION = 0.68
 
 INSTALL ?= install
+INSTALL_STRIP ?= -s
+INSTALL_PROGRAM ?= $(INSTALL) $(INSTALL_STRIP) -m 0755
+INSTALL_DATA ?= $(INSTALL) -m 0644
+INSTALL_CONF ?= yes
+CATPAGES ?= yes
+MANDOC ?= mandoc
 D = $(DESTDIR)$(PREFIX)
 EXAMPLE = $(D)/share/examples/pbulk/pbulk.conf
-LIVE_CONF = $(D)/etc/pbulk.conf
-MAN_PAGES = $(wildcard man/*.1)
+LIVE_CONF = $(DESTDIR)$(PKG_SYSCONFDIR)/pbulk.conf
+# Every section: name.N goes to PKGMANDIR/manN (and catN/name.0).
+MAN_PAGES = $(sort $(wildcard man/*.[1-9]))
+PKGSRC_PKG = pkgsrc/pkgtools/pbulk-rs
+VERSION = $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | sed 1q)
 
-.PHONY: all deps demo install install-only uninstall test bench fuzz fuzz-stable clean
+.PHONY: all deps demo install install-only check-paths uninstall test bench \
+	fuzz fuzz-stable clean dist pkgsrc-cargo-depends
 
 all:
-	$(CARGO) build --release --workspace
+	$(CARGO) build $(CARGO_FLAGS) --profile $(PROFILE) --workspace
 
 # The tests run bmake, which must not see GNU make's level and flags (it
-# would print `bmake[1]:` in the logs the tests compare).
+# would print `bmake[1]:` in the logs the tests compare). The tests run the
+# programs of the release profile, beside the test executables.
 test:
 	sh tools/deps test
 	$(CARGO) build --release --workspace
 	unset MAKELEVEL MAKEFLAGS MFLAGS; $(CARGO) test --release --workspace
 
+# The benchmarks run the programs as they are installed (profile PROFILE);
+# only the bench targets are built in it, not every crate's test harness.
 bench: all
-	$(CARGO) bench --workspace
+	$(CARGO) bench $(CARGO_FLAGS) --profile $(PROFILE) -p pbulk --bench '*'
 	BUILDDIR=$(BUILDDIR) sh benches/parallel.sh
 
 # libFuzzer targets need cargo-fuzz (cargo install cargo-fuzz) and the
@@ -95,16 +137,29 @@ demo:
 install: all
 	$(MAKE) install-only
 
-# Copies the built programs, the substituted example configuration and the
-# man pages; the live configuration is only created, never replaced.
-install-only:
-	$(INSTALL) -d -m 0755 $(D)/bin $(D)/libexec/pbulk $(D)/share/examples/pbulk $(D)/etc
+# build.rs records the paths compiled into the programs in BUILDDIR/pbulk-paths;
+# programs built for another prefix or config directory would read another
+# pbulk.conf than the one installed, so they are not installed.
+check-paths:
+	@stamp='$(BUILDDIR)/pbulk-paths'; want='PREFIX=$(PREFIX) PKG_SYSCONFDIR=$(PKG_SYSCONFDIR) '; \
+	[ -f "$$stamp" ] || { echo "make: $$stamp is missing: nothing is built in $(BUILDDIR)" >&2; exit 1; }; \
+	got=$$(tr '\n' ' ' <"$$stamp"); \
+	[ "$$got" = "$$want" ] || { \
+		echo "make: the programs in $(BUILDDIR) were built for $$got(not $${want% }); run make install PREFIX=$(PREFIX) PKG_SYSCONFDIR=$(PKG_SYSCONFDIR) to rebuild them" >&2; \
+		exit 1; \
+	}
+
+# Copies the built programs (stripped unless INSTALL_STRIP is empty), the
+# substituted example configuration and the man pages; the live
+# configuration is only created, never replaced.
+install-only: check-paths
+	$(INSTALL) -d -m 0755 $(D)/bin $(D)/libexec/pbulk $(D)/share/examples/pbulk
 	for p in $(BIN_PROGS); do \
-		$(INSTALL) -m 0755 $(BUILDDIR)/$$p $(D)/bin/$$p || exit 1; \
+		$(INSTALL_PROGRAM) $(BUILDDIR)/$$p $(D)/bin/$$p || exit 1; \
 	done
 	for p in $(LIBEXEC_PROGS); do \
 		src=$$p; [ $$p = build ] && src=pbulk-phase-build; \
-		$(INSTALL) -m 0755 $(BUILDDIR)/$$src $(D)/libexec/pbulk/$$p || exit 1; \
+		$(INSTALL_PROGRAM) $(BUILDDIR)/$$src $(D)/libexec/pbulk/$$p || exit 1; \
 	done
 	sed -e 's|@PREFIX@|$(PREFIX)|g' \
 	    -e 's|@PBULK_CONFIG_VERSION@|$(PBULK_CONFIG_VERSION)|g' \
@@ -121,13 +176,22 @@ install-only:
 	    -e 's|@SED@|$(SED)|g' \
 	    -e 's|@TAR@|$(TAR)|g' \
 	    etc/pbulk.conf > $(EXAMPLE).tmp
-	$(INSTALL) -m 0644 $(EXAMPLE).tmp $(EXAMPLE)
+	$(INSTALL_DATA) $(EXAMPLE).tmp $(EXAMPLE)
 	rm -f $(EXAMPLE).tmp
-	[ -e $(LIVE_CONF) ] || $(INSTALL) -m 0644 $(EXAMPLE) $(LIVE_CONF)
-ifneq ($(MAN_PAGES),)
-	$(INSTALL) -d -m 0755 $(D)/man/man1
-	$(INSTALL) -m 0644 $(MAN_PAGES) $(D)/man/man1/
-endif
+	if [ $(INSTALL_CONF) = yes ] && [ ! -e $(LIVE_CONF) ]; then \
+		$(INSTALL) -d -m 0755 $(DESTDIR)$(PKG_SYSCONFDIR) && \
+		$(INSTALL_DATA) $(EXAMPLE) $(LIVE_CONF) || exit 1; \
+	fi
+	for m in $(MAN_PAGES); do \
+		page=$${m##*/}; sec=$${page##*.}; \
+		$(INSTALL) -d -m 0755 $(D)/$(PKGMANDIR)/man$$sec && \
+		$(INSTALL_DATA) $$m $(D)/$(PKGMANDIR)/man$$sec/$$page || exit 1; \
+		[ $(CATPAGES) = yes ] || continue; \
+		cat=$(D)/$(PKGMANDIR)/cat$$sec/$${page%.*}.0; \
+		$(INSTALL) -d -m 0755 $(D)/$(PKGMANDIR)/cat$$sec && \
+		$(MANDOC) -T ascii $$m >$$cat.tmp && \
+		$(INSTALL_DATA) $$cat.tmp $$cat && rm -f $$cat.tmp || exit 1; \
+	done
 
 # Removes what install-only put there. The live configuration goes only
 # while it is still the unchanged example (then install created it, or it
@@ -137,8 +201,22 @@ uninstall:
 	for p in $(LIBEXEC_PROGS); do rm -f $(D)/libexec/pbulk/$$p; done
 	if [ -f $(LIVE_CONF) ] && cmp -s $(LIVE_CONF) $(EXAMPLE); then rm -f $(LIVE_CONF); fi
 	rm -f $(EXAMPLE)
-	for m in $(notdir $(MAN_PAGES)); do rm -f $(D)/man/man1/$$m; done
-	for d in libexec/pbulk share/examples/pbulk share/examples share libexec \
-		man/man1 man etc bin; do \
+	for m in $(notdir $(MAN_PAGES)); do \
+		sec=$${m##*.}; \
+		rm -f $(D)/$(PKGMANDIR)/man$$sec/$$m $(D)/$(PKGMANDIR)/cat$$sec/$${m%.*}.0; \
+		rmdir $(D)/$(PKGMANDIR)/man$$sec $(D)/$(PKGMANDIR)/cat$$sec 2>/dev/null || true; \
+	done
+	for d in libexec/pbulk share/examples/pbulk share/examples $(PKGMANDIR) \
+		share libexec bin; do \
 		rmdir $(D)/$$d 2>/dev/null || true; \
 	done
+	rmdir $(DESTDIR)$(PKG_SYSCONFDIR) 2>/dev/null || true
+
+dist:
+	git archive --format=tar.gz --prefix=pbulk-rs-$(VERSION)/ \
+		-o pbulk-rs-$(VERSION).tar.gz HEAD
+
+# The pkgsrc package's list of crates, from Cargo.lock and the .crate files
+# cargo keeps in CARGO_HOME (see tools/pkgsrc-cargo-depends).
+pkgsrc-cargo-depends:
+	DISTFILE='$(DISTFILE)' sh tools/pkgsrc-cargo-depends Cargo.lock $(PKGSRC_PKG)

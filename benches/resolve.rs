@@ -1,4 +1,4 @@
-//! Benchmark: the release `pbulk-resolve` on the real 29,022-package pscan
+//! Benchmark: `pbulk-resolve` (of the bench's profile) on the real 29,022-package pscan
 //! (`cargo bench --bench resolve`). Prints wall time and peak RSS of the
 //! resolver (output to /dev/null and to a file), and the ratio to one
 //! streaming `awk '/^PKGNAME=/{n++}'` pass over the same file measured in
@@ -58,15 +58,34 @@ fn best_of(n: usize, mut f: impl FnMut() -> Figures) -> Figures {
     (0..n).map(|_| f()).min_by_key(|f| f.wall).expect("runs")
 }
 
+/// `pbulk-resolve` of the profile this bench was built with (`make bench`
+/// measures the installed programs' profile), built if it is missing.
 fn resolver() -> PathBuf {
+    let exe = std::env::current_exe().expect("bench executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(p) => p,
+        None => "release",
+    };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let ok = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "pbulk-resolve"])
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            "pbulk-resolve",
+        ])
         .current_dir(root())
         .status()
         .expect("run cargo");
     assert!(ok.success(), "building pbulk-resolve failed");
-    root().join("target/release/pbulk-resolve")
+    dir.join("pbulk-resolve")
 }
 
 fn decompress(src: &Path, dst: &Path) {

@@ -1,14 +1,16 @@
 //! Paths fixed when pbulk-rs is built: the install prefix and what hangs off
-//! it. `make PREFIX=...` passes the prefix as `PBULK_PREFIX` to cargo.
+//! it, and the configuration directory. `make PREFIX=... PKG_SYSCONFDIR=...`
+//! passes them as `PBULK_PREFIX` and `PBULK_SYSCONFDIR` to cargo; build.rs
+//! supplies the defaults (`/usr/pkg_bulk`, `PREFIX/etc`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// pbulk's own installation prefix (the original's `@PREFIX@`).
-pub const PREFIX: &str = match option_env!("PBULK_PREFIX") {
-    Some(p) => p,
-    None => "/usr/pbulk",
-};
+pub const PREFIX: &str = env!("PBULK_BUILT_PREFIX");
+
+/// Directory of pbulk.conf (pkgsrc's `PKG_SYSCONFDIR`).
+pub const SYSCONFDIR: &str = env!("PBULK_BUILT_SYSCONFDIR");
 
 /// The configuration version these programs expect (`@PBULK_CONFIG_VERSION@`).
 pub const CONFIG_VERSION: &str = "0.68";
@@ -16,6 +18,11 @@ pub const CONFIG_VERSION: &str = "0.68";
 /// Environment variable that overrides the compiled-in config path; it is
 /// passed on unchanged to every child, so all phases read the same file.
 pub const CONF_ENV: &str = "PBULK_CONF";
+
+/// The compiled-in configuration file (the original's `@PBULK_CONFIG@`).
+pub fn default_config_path() -> PathBuf {
+    PathBuf::from(format!("{SYSCONFDIR}/pbulk.conf"))
+}
 
 /// The configuration file every program reads. A relative `PBULK_CONF` is
 /// made absolute: sh's `.` would search PATH for a name without a slash,
@@ -29,7 +36,7 @@ pub fn config_path() -> PathBuf {
                 _ => p,
             }
         }
-        _ => PathBuf::from(format!("{PREFIX}/etc/pbulk.conf")),
+        _ => default_config_path(),
     }
 }
 

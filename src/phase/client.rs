@@ -102,9 +102,8 @@ pub fn clients(cfg: &Config, var: &str) -> Vec<Client> {
 /// remote programs are told the same path; otherwise the line is exactly
 /// the original's.
 fn remote_line(line: &str) -> String {
-    let default = PathBuf::from(format!("{}/etc/pbulk.conf", paths::PREFIX));
     let used = paths::config_path();
-    if used == default {
+    if used == paths::default_config_path() {
         return line.to_string();
     }
     let p = used.to_string_lossy();

@@ -30,3 +30,4 @@ mod scan_phase;
 mod scan_phase_example;
 mod scan_reuse;
 mod upload_phase;
+mod pkgsrc_pkg_install;
