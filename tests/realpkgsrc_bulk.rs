@@ -250,6 +250,7 @@ bulklog={root}/bulklog
 loc=${{bulklog}}/meta
 packages={root}/packages
 prefix={build}
+make=${{prefix}}/bin/bmake
 pkgsrc={root}/pkgsrc
 pkgdb={build}/.pkgdb
 varbase={build}-var
@@ -384,7 +385,8 @@ fn dependents_of(s: &Site, pkg: &str) -> BTreeSet<String> {
 }
 
 /// The real `pkg_info -X` reads every package, and the real `pkg_add`
-/// installs them all, dependencies from PKG_PATH, into a scratch root.
+/// installs them all, dependencies from PKG_PATH, into a scratch prefix
+/// (`-p`) with its own package database.
 fn real_tools_accept_the_packages(s: &Site, built: &BTreeSet<String>) {
     for pkg in built {
         let file = s.all().join(format!("{pkg}.tgz"));
@@ -392,12 +394,12 @@ fn real_tools_accept_the_packages(s: &Site, built: &BTreeSet<String>) {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(&format!("PKGNAME={pkg}\n")), "{text}");
     }
-    let dest = s.p("scratch-root");
+    let dest = s.p("scratch-prefix");
     let dbdir = s.p("scratch-pkgdb");
     let mut args: Vec<String> = vec![
         "-K".into(),
         dbdir.display().to_string(),
-        "-P".into(),
+        "-p".into(),
         dest.display().to_string(),
     ];
     args.extend(built.iter().cloned());
@@ -409,9 +411,7 @@ fn real_tools_accept_the_packages(s: &Site, built: &BTreeSet<String>) {
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect();
     assert_eq!(&listed, built, "installed by the real pkg_add");
-    let bmake = dest
-        .join(s.boot.build_prefix().strip_prefix("/").unwrap())
-        .join("bin/bmake");
+    let bmake = dest.join("bin/bmake");
     assert!(bmake.is_file(), "{} installed", bmake.display());
 }
 

@@ -1,7 +1,7 @@
 //! pkg-up-to-date and pkg-build against the real pkg_install of the 2014
 //! pkgsrc bootstrap (tests/common/realpkgsrc.rs): packages made by the real
 //! `pkg_create`, their recorded sources and build dependencies read back by
-//! the real `pkg_info -qb/-qN` and `pkg_admin digest`, dependencies installed
+//! the real `pkg_info -qb/-qN` (its pkg_admin of 2013 has no `digest`), dependencies installed
 //! by the real `pkg_add` from PKG_PATH (with their own dependencies). The
 //! stand-in tests beside these (pkgbuild*.rs) check the exact calls; these
 //! check that the calls mean to pkg_install what we think.
@@ -101,15 +101,12 @@ fn age(path: &Path, secs: i64) {
     set_file_mtime(path, FileTime::from_unix_time(secs, 0)).unwrap();
 }
 
-/// What the real pkg_admin prints as a file's digest.
-fn real_digest(b: &Bootstrap, path: &Path) -> String {
-    run_ok(Command::new(b.tool("pkg_admin")).arg("digest").arg(path))
-        .trim_end()
-        .to_string()
-}
+const FOO_C_ID: &str = "$NetBSD: foo.c,v 1.1 2014/01/01 00:00:00 x Exp $";
 
-/// foo-1.0 from cat/foo (Makefile by RCS id, a file without one by
-/// digest), built against bar-1.0, which is older.
+/// foo-1.0 from cat/foo (its Makefile and a file of `files/` recorded by
+/// RCS id, as the 2014 mk/ records every file; this pkg_install's
+/// pkg_admin has no `digest` command for files without one), built against
+/// bar-1.0, which is older.
 fn foo_world(b: &Bootstrap) -> World {
     let w = world(b);
     w.package("cat/foo", "foo-1.0", "");
@@ -121,10 +118,9 @@ fn foo_world(b: &Bootstrap) -> World {
     fs::create_dir_all(w.p("pkgsrc/cat/foo/files")).unwrap();
     fs::write(
         w.p("pkgsrc/cat/foo/files/foo.c"),
-        "int main(void) { return 0; }\n",
+        format!("/* {FOO_C_ID} */\nint main(void) {{ return 0; }}\n"),
     )
     .unwrap();
-    let digest = real_digest(b, &w.p("pkgsrc/cat/foo/files/foo.c"));
     pkg_create(b, &w, "bar-1.0", &[], &[], "");
     pkg_create(
         b,
@@ -132,7 +128,7 @@ fn foo_world(b: &Bootstrap) -> World {
         "foo-1.0",
         &["bar>=1.0"],
         &["bar-1.0"],
-        &format!("cat/foo/Makefile:{RCS}\ncat/foo/files/foo.c:{digest}\n"),
+        &format!("cat/foo/Makefile:{RCS}\ncat/foo/files/foo.c:{FOO_C_ID}\n"),
     );
     age(&w.p("packages/All/bar-1.0.tgz"), 1_000_000);
     age(&w.p("packages/All/foo-1.0.tgz"), 2_000_000);
@@ -151,6 +147,13 @@ fn up_to_date_reads_what_the_real_pkg_create_recorded() {
     };
     let w = foo_world(&b);
     assert_eq!(up_to_date(&w, &["foo-1.0", "bar-1.0"]), 0, "reusable");
+    // Nothing recorded, no build dependencies: pkg_info -qN prints nothing
+    // at all (not even the closing empty line).
+    assert_eq!(
+        up_to_date(&w, &["bar-1.0"]),
+        0,
+        "reusable without dependencies"
+    );
     assert_eq!(
         up_to_date(&w, &["foo-1.0"]),
         1,
@@ -172,13 +175,13 @@ fn up_to_date_reads_what_the_real_pkg_create_recorded() {
 
     fs::write(
         w.p("pkgsrc/cat/foo/files/foo.c"),
-        "int main(void) { return 1; }\n",
+        "/* $NetBSD: foo.c,v 1.2 2014/02/02 00:00:00 x Exp $ */\n",
     )
     .unwrap();
     assert_eq!(
         up_to_date(&w, &["foo-1.0", "bar-1.0"]),
         1,
-        "digest of a source changed"
+        "a file of files/ changed"
     );
 
     let w = foo_world(&b);
@@ -212,10 +215,11 @@ fn pkg_build_installs_dependencies_with_the_real_pkg_add() {
     );
     let pkgdb = w.s("pkgdb");
     let installed = run_ok(Command::new(b.tool("pkg_info")).args(["-K", &pkgdb, "-a"]));
-    let names: Vec<&str> = installed
+    let mut names: Vec<&str> = installed
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
+    names.sort();
     assert_eq!(names, ["bar-1.0", "baz-2.0"], "{installed}");
     assert!(w.p("prefix/share/baz-2.0.txt").is_file());
     run_ok(Command::new(b.tool("pkg_admin")).args(["-K", &pkgdb, "check"]));
