@@ -299,7 +299,10 @@ fn bulk_build_of_real_pkgsrc() {
         "a binary package for every package done, nothing else"
     );
     let txt = fs::read_to_string(s.p("bulklog/meta/report.txt")).unwrap();
-    assert!(txt.contains("Explicitly broken or masked: 1"), "{txt}");
+    let masked = txt.lines().any(|l| {
+        l.split_whitespace().collect::<Vec<_>>().join(" ") == "Explicitly broken or masked: 1"
+    });
+    assert!(masked, "{txt}");
 
     real_tools_accept_the_packages(&s, &built);
     summary_and_checksums_agree(&s, &first);
