@@ -360,10 +360,12 @@ fn write_compressed(
         .ok_or_else(|| Error::errx("no pipe"))?;
     let fed = fill(pipe);
     let st = sh_status(child.wait().map_err(|e| Error::err("wait", &e))?);
-    fed?;
+    // A compressor that failed is the pipeline's status (its feeder then
+    // fails on the closed pipe, which is no news).
     if st != 0 {
         return Ok(st);
     }
+    fed?;
     pending
         .commit()
         .map_err(|e| Error::err(format_args!("cannot write {shown}"), &e))?;
@@ -398,11 +400,24 @@ fn xargs(argv: &[String], items: &[String], sink: OwnedFd) -> Result<()> {
                 .map(|w| String::from_utf8_lossy(w).into_owned()),
         );
         let out = sink.try_clone().map_err(|e| Error::err("dup", &e))?;
-        // Like xargs, stop invoking a command that cannot be started.
-        let Some(mut child) = feeder(&full, Stdio::null(), Stdio::from(out)) else {
-            return Ok(());
+        // The original's pipeline ignores xargs' status and publishes an
+        // empty or partial summary or SHA512.bz2; a tool that cannot run or
+        // fails there is the build host's failure, and the file is left as
+        // it was.
+        let failed = || {
+            Error::errx(format!(
+                "build host failure: {} failed; its output is not published",
+                argv.join(" ")
+            ))
+            .with_code(cli::HOST_FAILURE)
         };
-        child.wait().map_err(|e| Error::err("wait", &e))?;
+        let Some(mut child) = feeder(&full, Stdio::null(), Stdio::from(out)) else {
+            return Err(failed());
+        };
+        let st = child.wait().map_err(|e| Error::err("wait", &e))?;
+        if !st.success() {
+            return Err(failed());
+        }
         start = end;
         if start >= words.len() {
             return Ok(());

@@ -6,4 +6,5 @@ mod support;
 mod bulk_e2e;
 mod bulk_restart;
 mod lock_guard;
+mod realpkgsrc_bulk;
 mod sandbox_parallel;

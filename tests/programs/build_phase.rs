@@ -200,6 +200,28 @@ fn checksum_packages_no_skips_sha512() {
     );
 }
 
+#[test]
+fn a_checksum_tool_that_cannot_run_is_a_host_failure() {
+    // The original's `xargs ${digest} | bzip2` publishes an empty
+    // SHA512.bz2 and goes on; here the old file stays and the phase stops.
+    let mut w = world();
+    w.conf_extra
+        .push(format!("digest={}", w.s("no-such-digest")));
+    fs::create_dir_all(w.p("packages")).unwrap();
+    fs::write(w.p("packages/SHA512.bz2"), "old").unwrap();
+    let out = w.command("build").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains("build host failure") && err.contains("no-such-digest"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(w.p("packages/SHA512.bz2")).unwrap(),
+        "old"
+    );
+}
+
 /// A world outside /tmp (private to each build slot) whose make names a
 /// WRKOBJDIR, so that several local slots can be had.
 fn slots_world() -> World {
@@ -301,16 +323,15 @@ fn missing_success_list_still_makes_the_summaries() {
 }
 
 #[test]
-fn a_missing_feeder_does_not_stop_the_pipeline() {
+fn a_missing_feeder_is_a_host_failure_and_publishes_nothing() {
+    // The original's pipeline went on with an empty pkg_summary (gzip, the
+    // last command, succeeded); a tool that cannot run is the host's fault.
     let mut w = world();
     w.conf_extra.push("pkg_info=/nonexistent/pkg_info".into());
     let out = w.command("build").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "gzip, the last command, succeeded"
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/pkg_info"));
-    assert_eq!(decompress("gzip", &w.p("packages/All/pkg_summary.gz")), "");
-    assert!(w.p("packages/SHA512.bz2").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("/nonexistent/pkg_info"), "{err}");
+    assert!(!w.p("packages/All/pkg_summary.gz").exists());
+    assert!(!w.p("packages/SHA512.bz2").exists());
 }

@@ -27,7 +27,10 @@ fn tools_present() -> bool {
     if gnu && mandoc {
         return true;
     }
-    common::skip("the pkgsrc package tests", "GNU make or mandoc is not installed");
+    common::skip(
+        "the pkgsrc package tests",
+        "GNU make or mandoc is not installed",
+    );
     false
 }
 

@@ -9,6 +9,7 @@ pub mod example_tree;
 pub mod net;
 pub mod pattern_ref;
 pub mod pkgbuild;
+pub mod realpkgsrc;
 pub mod report;
 pub mod scan_fake;
 pub mod scan_net;
