@@ -21,7 +21,7 @@ use crate::cli::{Error, Result};
 use crate::config::{self, Config};
 use crate::paths;
 
-use super::client::Client;
+use super::host::Client;
 use super::kit::{self, Kit, MkConf};
 
 const USAGE: &str = "usage: pbulk-check [-n] [config]\n";

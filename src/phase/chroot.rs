@@ -35,7 +35,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use crate::cli::{Error, Result};
 use crate::config::{self, Config, Tool};
 
-use super::client::Client;
+use super::host::{self, Client};
 use super::sys;
 
 /// Which phase's chroots.
@@ -85,7 +85,7 @@ impl Chroots {
             },
         };
         let mut hosts: Vec<Client> = Vec::new();
-        for c in super::client::clients(cfg, kind.clients_var()) {
+        for c in host::clients(cfg, kind.clients_var()) {
             if matches!(c, Client::Remote { .. }) && !hosts.contains(&c) {
                 hosts.push(c);
             }

@@ -6,6 +6,7 @@ pub mod check;
 pub mod chroot;
 pub mod client;
 pub mod group;
+pub mod host;
 pub mod kit;
 pub mod pre_build;
 pub mod report;
