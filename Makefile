@@ -140,8 +140,11 @@ install: all
 # build.rs records the paths compiled into the programs in BUILDDIR/pbulk-paths;
 # programs built for another prefix or config directory would read another
 # pbulk.conf than the one installed, so they are not installed.
+# CHECK_PATHS=no installs them all the same, for copies that are only ever
+# run with PBULK_CONF and PBULK_LIBEXECDIR set (the tests' throw-away sites).
 check-paths:
-	@stamp='$(BUILDDIR)/pbulk-paths'; want='PREFIX=$(PREFIX) PKG_SYSCONFDIR=$(PKG_SYSCONFDIR) '; \
+	@[ "$(CHECK_PATHS)" != no ] || exit 0; \
+	stamp='$(BUILDDIR)/pbulk-paths'; want='PREFIX=$(PREFIX) PKG_SYSCONFDIR=$(PKG_SYSCONFDIR) '; \
 	[ -f "$$stamp" ] || { echo "make: $$stamp is missing: nothing is built in $(BUILDDIR)" >&2; exit 1; }; \
 	got=$$(tr '\n' ' ' <"$$stamp"); \
 	[ "$$got" = "$$want" ] || { \

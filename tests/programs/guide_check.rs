@@ -464,16 +464,16 @@ fn gnu_make() -> Option<&'static str> {
 #[test]
 fn the_demo_configuration_passes() {
     let Some(make) = gnu_make() else {
-        assert!(std::env::var("CI").is_err(), "GNU make is needed under CI");
-        println!("GNU make is not installed: the demo set-up is not checked");
+        common::skip("the_demo_configuration_passes", "GNU make is not installed");
         return;
     };
     let work = tempfile::tempdir().unwrap();
     let prefix = work.path().join("pbulk");
     let builddir = bin("pbulk-check").parent().unwrap().to_path_buf();
+    // pbulk-check is run with PBULK_CONF: not the prefix it was built for.
     let out = Command::new(make)
         .current_dir(common::root())
-        .args(["-s", "install-only"])
+        .args(["-s", "install-only", "CHECK_PATHS=no"])
         .arg(format!("PREFIX={}", prefix.display()))
         .arg(format!("BUILDDIR={}", builddir.display()))
         .env_remove("MAKEFLAGS")

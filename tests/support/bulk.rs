@@ -131,7 +131,9 @@ impl Site {
             .env_remove("MAKEFLAGS")
             .env_remove("MAKELEVEL")
             .env_remove("MFLAGS")
-            .args(["-s", "install-only", "DESTDIR="])
+            // Installed for PBULK_CONF and PBULK_LIBEXECDIR: not the
+            // prefix these programs were built for.
+            .args(["-s", "install-only", "DESTDIR=", "CHECK_PATHS=no"])
             .arg(format!("PREFIX={}", prefix.display()))
             .arg(format!("BUILDDIR={}", builddir.display()))
             .output()
