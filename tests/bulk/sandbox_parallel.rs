@@ -212,6 +212,9 @@ fn random_trees_parallel_in_slots_equal_serial() {
 /// their build step when `PAIR_DIR` is set, and records how many it saw.
 fn example_site(extra: &str) -> Site {
     let site = Site::new_in(Path::new("/var/tmp"), extra);
+    // The tree beside the site, not in a clone that may lie below /tmp,
+    // which every slot has a private one of.
+    site.copy_tree();
     let make = site.path("bin/make");
     let inner = site.path("bin/make.inner");
     fs::rename(&make, &inner).unwrap();

@@ -159,7 +159,16 @@ impl Site {
         let make = site.path("bin/make");
         fs::write(&make, wrapper).unwrap();
         chmod_x(&make);
-        let tools = common::root().join("tests/tools");
+        // A copy of the stand-in tools in the site: a clone below /tmp
+        // would have them hidden in the private /tmp of a build slot.
+        let tools = site.path("tools");
+        let out = Command::new("cp")
+            .arg("-R")
+            .arg(common::root().join("tests/tools"))
+            .arg(&tools)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cp tests/tools");
         let t = tools.display();
         let pkgsrc = site.pkgsrc();
         let conf = format!(
