@@ -30,7 +30,7 @@ use sched::{Key, Scheduler};
 const USAGE: &str = "usage: pbulk-build -s <master>
 usage: pbulk-build [ -v ] -c <master> -b <build script>
 usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] [ -H <history> ] -m <port> <tree scan> <success file> <error file>
-usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -S <sandbox dir> [ -P <path> ... ] ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -S <sandbox dir> [ -P <path> ] ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
 ";
 
 /// Where our build phase has pbulk-build append one line per finished

@@ -41,7 +41,7 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: build\n",
     )?;
     let cfg = Config::load_checked()?;
-    let lock = super::group::start_phase(&cfg, "build", false)?;
+    let lock = super::group::start_phase(&cfg, "build", true)?;
     // What an interrupted run was writing when it was killed; no build of
     // this run has started yet.
     super::sys::tidy_temporaries(&cfg);

@@ -65,6 +65,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
         "usage: pre-build\n",
     )?;
     let cfg = Config::load_checked()?;
+    // Said before the lock makes the directory: a bulklog that resolves
+    // above the trees is refused with the reason, not only for its `..`.
+    check_bulklog(&cfg)?;
     let _lock = super::group::start_phase(&cfg, "pre-build", true)?;
     // A pbulk-build started by hand still appending to the logs.
     crate::bulklock::check_unlocked(&cfg.loc().join("success"), &cfg.bulklog())?;

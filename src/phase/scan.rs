@@ -30,7 +30,7 @@ const HELP: &str =
 pub fn main(args: Vec<OsString>) -> Result<i32> {
     cli::operands(args, HELP, "usage: scan\n")?;
     let cfg = Config::load_checked()?;
-    let _lock = super::group::start_phase(&cfg, "scan", false)?;
+    let _lock = super::group::start_phase(&cfg, "scan", true)?;
     Phase::new(&cfg)?.run()
 }
 

@@ -14,7 +14,7 @@ use common::bin;
 const USAGE: &str = "usage: pbulk-build -s <master>
 usage: pbulk-build [ -v ] -c <master> -b <build script>
 usage: pbulk-build [ -v ] [ -I <start> ] [ -r <report> ] [ -H <history> ] -m <port> <tree scan> <success file> <error file>
-usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
+usage: pbulk-build [ -v ] [ -j <slots> ] [ -H <history> ] [ -S <sandbox dir> [ -P <path> ] ] [ -r <report> ] -b <build script> <tree scan> <success file> <error file>
 ";
 
 fn rec(name: &str, deps: &str) -> String {
