@@ -50,8 +50,9 @@ LIBEXEC_PROGS = build build-client-start client-clean client-prepare compute-pac
 	create-broken-graph create-report create-report-html create-report-txt pkg-build \
 	pkg-up-to-date pre-build report scan scan-client-start upload
 
-# cargo reserves the binary name `build`; it is installed under its reference name.
-cargo_name = $(if $(filter build,$(1)),pbulk-phase-build,$(1))
+# pbulk-rs is installed once, as the first program, and hard-linked under
+# the other names (a copy where the file system has no hard links).
+FIRST_PROG = $(firstword $(BIN_PROGS))
 
 # Where cargo put the programs to install.
 BUILDDIR ?= $(or $(CARGO_TARGET_DIR),target)/$(PROFILE)
@@ -92,8 +93,10 @@ VERSION = $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | sed 1q)
 .PHONY: all deps demo install install-only check-paths uninstall test bench \
 	fuzz fuzz-stable clean dist pkgsrc-cargo-depends
 
+# The installed programs are one executable, pbulk-rs, under every
+# program's name (hard links; see src/programs.rs): only it is built here.
 all:
-	$(CARGO) build $(CARGO_FLAGS) --profile $(PROFILE) --workspace
+	$(CARGO) build $(CARGO_FLAGS) --profile $(PROFILE) -p pbulk-rs
 
 # The tests run bmake, which must not see GNU make's level and flags (it
 # would print `bmake[1]:` in the logs the tests compare). The tests run the
@@ -104,10 +107,17 @@ test:
 	unset MAKELEVEL MAKEFLAGS MFLAGS; $(CARGO) test --release --workspace
 
 # The benchmarks run the programs as they are installed (profile PROFILE);
-# only the bench targets are built in it, not every crate's test harness.
+# only the bench targets are built in it, not every crate's test harness;
+# they run pbulk-rs under the programs' names from BENCH_PROGRAMS.
+BENCH_PROGRAMS = $(BUILDDIR)/bench-programs
 bench: all
-	$(CARGO) bench $(CARGO_FLAGS) --profile $(PROFILE) -p pbulk --bench '*'
-	BUILDDIR=$(BUILDDIR) sh benches/parallel.sh
+	rm -rf $(BENCH_PROGRAMS) && mkdir -p $(BENCH_PROGRAMS)
+	for p in $(BIN_PROGS) $(LIBEXEC_PROGS); do \
+		ln -f $(BUILDDIR)/pbulk-rs $(BENCH_PROGRAMS)/$$p || exit 1; \
+	done
+	PBULK_BENCH_PROGRAMS=$$(cd $(BENCH_PROGRAMS) && pwd) \
+		$(CARGO) bench $(CARGO_FLAGS) --profile $(PROFILE) -p pbulk --bench '*'
+	BUILDDIR=$(BENCH_PROGRAMS) sh benches/parallel.sh
 
 # libFuzzer targets need cargo-fuzz (cargo install cargo-fuzz) and the
 # nightly-only sanitizer flags: RUSTC_BOOTSTRAP lets the one stable
@@ -152,17 +162,16 @@ check-paths:
 		exit 1; \
 	}
 
-# Copies the built programs (stripped unless INSTALL_STRIP is empty), the
-# substituted example configuration and the man pages; the live
+# Copies pbulk-rs under every program's name (stripped unless INSTALL_STRIP
+# is empty), the substituted example configuration and the man pages; the live
 # configuration is only created, never replaced.
 install-only: check-paths
 	$(INSTALL) -d -m 0755 $(D)/bin $(D)/libexec/pbulk $(D)/share/examples/pbulk
-	for p in $(BIN_PROGS); do \
-		$(INSTALL_PROGRAM) $(BUILDDIR)/$$p $(D)/bin/$$p || exit 1; \
-	done
-	for p in $(LIBEXEC_PROGS); do \
-		src=$$p; [ $$p = build ] && src=pbulk-phase-build; \
-		$(INSTALL_PROGRAM) $(BUILDDIR)/$$src $(D)/libexec/pbulk/$$p || exit 1; \
+	$(INSTALL_PROGRAM) $(BUILDDIR)/pbulk-rs $(D)/bin/$(FIRST_PROG)
+	for p in $(filter-out $(FIRST_PROG),$(BIN_PROGS)) $(addprefix ../libexec/pbulk/,$(LIBEXEC_PROGS)); do \
+		dst=$(D)/bin/$$p; \
+		ln -f $(D)/bin/$(FIRST_PROG) $$dst 2>/dev/null || \
+		$(INSTALL_PROGRAM) $(BUILDDIR)/pbulk-rs $$dst || exit 1; \
 	done
 	sed -e 's|@PREFIX@|$(PREFIX)|g' \
 	    -e 's|@PBULK_CONFIG_VERSION@|$(PBULK_CONFIG_VERSION)|g' \

@@ -9,6 +9,9 @@
 //!     (critical path from the history); each makespan as a ratio to the
 //!     lower bound max(total work / W, critical path).
 
+#[path = "support/programs.rs"]
+mod programs;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::{Path, PathBuf};
@@ -33,14 +36,6 @@ fn unzstd(p: &Path) -> Vec<u8> {
     out.stdout
 }
 
-fn program() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("pbulk-build")
-}
-
 /// The program first, while this process is still small: a spawned child
 /// starts out sharing its parent's memory, and Linux counts the parent's
 /// high-water mark into the child's peak RSS.
@@ -53,15 +48,7 @@ fn startup(d: &Path) {
         .status()
         .unwrap();
     assert!(st.success());
-    let prog = program();
-    if prog.exists() {
-        startup_program(d, &prog);
-    } else {
-        println!(
-            "build startup (program): {} not built, skipped",
-            prog.display()
-        );
-    }
+    startup_program(d, &programs::program("pbulk-build"));
     let buf = std::fs::read(&presolve).unwrap();
     let t = Instant::now();
     let jobs = Jobs::parse(buf, &presolve).unwrap();

@@ -4,6 +4,9 @@
 //! streaming `awk '/^PKGNAME=/{n++}'` pass over the same file measured in
 //! the same run.
 
+#[path = "support/programs.rs"]
+mod programs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,36 +61,6 @@ fn best_of(n: usize, mut f: impl FnMut() -> Figures) -> Figures {
     (0..n).map(|_| f()).min_by_key(|f| f.wall).expect("runs")
 }
 
-/// `pbulk-resolve` of the profile this bench was built with (`make bench`
-/// measures the installed programs' profile), built if it is missing.
-fn resolver() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile directory");
-    let profile = match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => "dev",
-        Some(p) => p,
-        None => "release",
-    };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let ok = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--profile",
-            profile,
-            "-p",
-            "pbulk-resolve",
-        ])
-        .current_dir(root())
-        .status()
-        .expect("run cargo");
-    assert!(ok.success(), "building pbulk-resolve failed");
-    dir.join("pbulk-resolve")
-}
-
 fn decompress(src: &Path, dst: &Path) {
     let out = std::fs::File::create(dst).expect("create");
     let ok = Command::new("zstd")
@@ -105,7 +78,7 @@ fn main() {
         println!("resolve: {} not found, skipped", data.display());
         return;
     }
-    let bin = resolver();
+    let bin = programs::program("pbulk-resolve");
     let dir = tempfile::tempdir().expect("temporary directory");
     let pscan = dir.path().join("pscan");
     decompress(&data, &pscan);

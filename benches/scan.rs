@@ -5,8 +5,11 @@
 //! the unchanged tree with `-L` (goal: no make call in any package
 //! directory, under 1 s). `PBULK_BENCH_SCAN_PKGS` changes the package count.
 
+#[path = "support/programs.rs"]
+mod programs;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,21 +21,6 @@ pbulk-index) echo >> "$BENCH_MAKE_LOG"; exec cat index ;;
 esac
 exit 1
 "#;
-
-fn pbulk_scan() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench executable path");
-    let p = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target directory")
-        .join("pbulk-scan");
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo bench --workspace`",
-        p.display()
-    );
-    p
-}
 
 fn peak_rss_children_kib() -> i64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -48,7 +36,7 @@ struct Run {
 fn scan(tree: &Path, out: &Path, log: &Path, make: &Path, extra: &[&str]) -> Run {
     let _ = std::fs::remove_file(log);
     let start = Instant::now();
-    let status = Command::new(pbulk_scan())
+    let status = Command::new(programs::program("pbulk-scan"))
         .args(extra)
         .arg("-M")
         .arg(make)

@@ -18,6 +18,7 @@ pub mod netaddr;
 pub mod pattern;
 pub mod phase;
 pub mod pkgbuild;
+pub mod programs;
 pub mod report;
 pub mod resolve;
 pub mod scan;

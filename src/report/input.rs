@@ -17,12 +17,18 @@ fn open_error(path: &Path, e: &std::io::Error) -> Error {
 
 /// The lines of `path` that start with one of `keys`, each ending with a
 /// newline, in file order.
+///
+/// Inlined: each caller passes constant keys, which the comparisons of the
+/// hot loop below need to see to be cheap (out of line, every line costs a
+/// library call per key).
+#[inline(always)]
 pub fn read_filtered(path: &Path, keys: &[&[u8]]) -> Result<Vec<u8>> {
     let f = std::fs::File::open(path).map_err(|e| open_error(path, &e))?;
     filter_lines(f, keys).map_err(|e| open_error(path, &e))
 }
 
 /// [`read_filtered`] on any reader.
+#[inline(always)]
 pub fn filter_lines(mut r: impl Read, keys: &[&[u8]]) -> std::io::Result<Vec<u8>> {
     let decide_at = keys.iter().map(|k| k.len()).max().unwrap_or(0);
     let wanted = |head: &[u8]| keys.iter().any(|k| head.starts_with(k));

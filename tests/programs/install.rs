@@ -5,7 +5,7 @@
 
 use crate::support::common;
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -125,6 +125,8 @@ fn install_then_uninstall() {
         let md = std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert_eq!(md.permissions().mode() & 0o777, 0o755, "{}", p.display());
     }
+    let programs = expected.clone();
+    assert_one_executable(&programs);
     let example = root.join("share/examples/pbulk/pbulk.conf");
     let live = root.join("etc/pbulk.conf");
     expected.push(example.clone());
@@ -156,6 +158,19 @@ fn install_then_uninstall() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
+
+    // A second install replaces the executable under every name and never
+    // writes into the file the first one installed, which a running build
+    // may still execute.
+    let first = root.join("first-install");
+    std::fs::hard_link(root.join("bin/bulkbuild"), &first).unwrap();
+    let before = std::fs::read(&first).unwrap();
+    make("install-only", dest.path());
+    assert_one_executable(&programs);
+    let md = std::fs::metadata(&first).unwrap();
+    assert_eq!(md.nlink(), 1, "every name left the first install's file");
+    assert_eq!(std::fs::read(&first).unwrap(), before);
+    std::fs::remove_file(&first).unwrap();
 
     make("uninstall", dest.path());
     assert_eq!(
@@ -189,5 +204,71 @@ fn an_existing_config_is_kept() {
     assert_eq!(
         std::fs::read_to_string(&live).unwrap(),
         "config_version=0.68\n# the operator's\n"
+    );
+}
+
+/// The installed programs are one file (pbulk-rs) under every name, and
+/// each name runs its own program: its answer to --help, its status and
+/// its output are those of the program's own crate.
+fn assert_one_executable(programs: &[PathBuf]) {
+    let md = std::fs::metadata(&programs[0]).unwrap();
+    for p in programs {
+        let m = std::fs::metadata(p).unwrap();
+        assert_eq!(
+            (m.dev(), m.ino()),
+            (md.dev(), md.ino()),
+            "{} is not a link to {}",
+            p.display(),
+            programs[0].display()
+        );
+    }
+    assert_eq!(md.nlink(), programs.len() as u64);
+    for p in programs {
+        let name = p.file_name().unwrap().to_str().unwrap();
+        let installed = Command::new(p).arg("--help").output().unwrap();
+        let own = Command::new(common::bin(name))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert_eq!(installed.status.code(), own.status.code(), "{name} --help");
+        assert_eq!(installed.stdout, own.stdout, "{name} --help");
+        assert_eq!(
+            String::from_utf8_lossy(&installed.stderr),
+            String::from_utf8_lossy(&own.stderr),
+            "{name} --help"
+        );
+        assert!(
+            String::from_utf8_lossy(&installed.stderr).contains(&format!("usage: {name}")),
+            "{name} --help: {}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
+    }
+}
+
+/// Under a name that is none of the programs', the executable does
+/// nothing and says which names it answers to, in one line.
+#[test]
+fn the_executable_under_another_name_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let stray = dir.path().join("pbulk-bulkbuild");
+    std::fs::copy(common::bin("pbulk-rs"), &stray).unwrap();
+    let marker = dir.path().join("ran");
+    let out = Command::new(&stray)
+        .env("PBULK_CONF", &marker)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("pbulk-rs: called as \"pbulk-bulkbuild\"") && err.contains(" pkg-build "),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing was written"
     );
 }

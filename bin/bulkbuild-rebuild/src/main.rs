@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("bulkbuild-rebuild", pbulk::phase::bulkbuild::rebuild_main);
+    pbulk::programs::main("bulkbuild-rebuild");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("bulkbuild-restart", pbulk::phase::bulkbuild::restart_main);
+    pbulk::programs::main("bulkbuild-restart");
 }

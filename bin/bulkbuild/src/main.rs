@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("bulkbuild", pbulk::phase::bulkbuild::main);
+    pbulk::programs::main("bulkbuild");
 }

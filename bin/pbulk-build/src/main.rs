@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-build", pbulk::build::main)
+    pbulk::programs::main("pbulk-build");
 }

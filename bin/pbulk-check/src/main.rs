@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-check", pbulk::phase::check::main);
+    pbulk::programs::main("pbulk-check");
 }

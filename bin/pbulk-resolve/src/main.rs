@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-resolve", pbulk::resolve::main);
+    pbulk::programs::main("pbulk-resolve");
 }

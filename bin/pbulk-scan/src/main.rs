@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pbulk-scan", pbulk::scan::main);
+    pbulk::programs::main("pbulk-scan");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("build-client-start", pbulk::phase::client::build_start_main);
+    pbulk::programs::main("build-client-start");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("build", pbulk::phase::build::main);
+    pbulk::programs::main("build");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("client-clean", pbulk::phase::client::clean_main);
+    pbulk::programs::main("client-clean");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("client-prepare", pbulk::phase::client::prepare_main);
+    pbulk::programs::main("client-prepare");
 }

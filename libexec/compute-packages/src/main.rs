@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("compute-packages", pbulk::report::compute_packages_main);
+    pbulk::programs::main("compute-packages");
 }

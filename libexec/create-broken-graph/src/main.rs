@@ -1,6 +1,3 @@
 fn main() {
-    pbulk::cli::main(
-        "create-broken-graph",
-        pbulk::report::create_broken_graph_main,
-    );
+    pbulk::programs::main("create-broken-graph");
 }

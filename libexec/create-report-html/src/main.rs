@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("create-report-html", pbulk::report::create_report_html_main);
+    pbulk::programs::main("create-report-html");
 }

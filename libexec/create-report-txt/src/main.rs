@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("create-report-txt", pbulk::report::create_report_txt_main);
+    pbulk::programs::main("create-report-txt");
 }

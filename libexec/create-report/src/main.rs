@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("create-report", pbulk::report::create_report_main);
+    pbulk::programs::main("create-report");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pkg-build", pbulk::pkgbuild::pkg_build::main);
+    pbulk::programs::main("pkg-build");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pkg-up-to-date", pbulk::pkgbuild::up_to_date::main);
+    pbulk::programs::main("pkg-up-to-date");
 }

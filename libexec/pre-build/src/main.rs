@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("pre-build", pbulk::phase::pre_build::main);
+    pbulk::programs::main("pre-build");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("report", pbulk::phase::report::main);
+    pbulk::programs::main("report");
 }

@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("scan-client-start", pbulk::phase::client::scan_start_main);
+    pbulk::programs::main("scan-client-start");
 }

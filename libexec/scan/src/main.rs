@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("scan", pbulk::phase::scan::main);
+    pbulk::programs::main("scan");
 }

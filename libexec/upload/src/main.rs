@@ -1,3 +1,3 @@
 fn main() {
-    pbulk::cli::main("upload", pbulk::phase::upload::main);
+    pbulk::programs::main("upload");
 }
