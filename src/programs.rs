@@ -26,7 +26,7 @@ const fn program(name: &'static str, body: fn(Vec<OsString>) -> cli::Result<i32>
 }
 
 /// The programs of `bin/`, then those of `libexec/pbulk/`.
-pub const PROGRAMS: &[Program] = &[
+pub static PROGRAMS: &[Program] = &[
     program("bulkbuild", crate::phase::bulkbuild::main),
     program("bulkbuild-rebuild", crate::phase::bulkbuild::rebuild_main),
     program("bulkbuild-restart", crate::phase::bulkbuild::restart_main),

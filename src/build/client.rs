@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 use std::io::{self, ErrorKind, Write};
 use std::net::TcpStream;
 
-use super::runner::Script;
-use crate::cli::{Error, Result};
+use super::runner::{End, Script};
+use crate::cli::{Error, Result, HOST_FAILURE};
 use crate::net;
 use crate::wire::{fill, read_len, BuildCommand, BuildStats, Fill};
 use crate::wire::{MAX_BUILD_INFO, MIN_BUILD_INFO};
@@ -63,22 +63,33 @@ pub fn run(addr: &OsStr, script: &Script, verbose: bool) -> Result<i32> {
                 "Premature end of stream while reading path from socket",
             ));
         }
+        let name = record
+            .strip_prefix(b"PKGNAME=")
+            .and_then(|r| memchr::memchr(b'\n', r).map(|i| &r[..i]));
         if verbose {
-            let name = record
-                .strip_prefix(b"PKGNAME=")
-                .and_then(|r| memchr::memchr(b'\n', r).map(|i| &r[..i]))
-                .ok_or_else(|| Error::errx("Inconsistent build info from server"))?;
+            let name = name.ok_or_else(|| Error::errx("Inconsistent build info from server"))?;
             let mut out = io::stdout().lock();
             let _ = out.write_all(b"Building package ");
             let _ = out.write_all(name);
             let _ = out.write_all(b"\n");
             let _ = out.flush();
         }
-        let ok = script.run_one(&record)?;
-        let status = if ok {
-            BuildCommand::Done
-        } else {
-            BuildCommand::Failed
+        let status = match script.run_one(&record)? {
+            End::Built => BuildCommand::Done,
+            End::Failed => BuildCommand::Failed,
+            // No status at all: either master, ours or the reference's,
+            // takes the job back from a client gone in the middle of a
+            // build and hands it to another, and no byte of ours can say
+            // more to the reference's without crashing it (it reads a
+            // byte other than D or F after freeing the client).
+            End::Host => {
+                let name = String::from_utf8_lossy(name.unwrap_or(b"the job"));
+                return Err(Error::errx(format!(
+                    "the build host failed the build of {name} (see above); \
+                     left to the master to hand to another client"
+                ))
+                .with_code(HOST_FAILURE));
+            }
         };
         if !command(&mut s, status)? {
             return Ok(0);

@@ -117,17 +117,17 @@ impl Script {
 }
 
 impl Script {
-    /// Build one record and wait: whether the script exited with 0. The
-    /// script stays in the caller's process group, as the reference's
-    /// client runs it, so stopping a client's group stops its build too.
-    pub fn run_one(&self, record: &[u8]) -> Result<bool> {
+    /// Build one record and wait for how the script ended. The script
+    /// stays in the caller's process group, as the reference's client runs
+    /// it, so stopping a client's group stops its build too.
+    pub fn run_one(&self, record: &[u8]) -> Result<End> {
         let spawned = Command::new(&self.path)
             .arg0(&self.argv0)
             .stdin(Stdio::piped())
             .spawn();
         match spawned {
-            Ok(mut child) => Ok(feed_and_wait(&mut child, record) == End::Built),
-            Err(e) if exec_failure(&e) => Ok(false),
+            Ok(mut child) => Ok(feed_and_wait(&mut child, record)),
+            Err(e) if exec_failure(&e) => Ok(End::Failed),
             Err(e) => Err(Error::err("Failed to create child", &e)),
         }
     }
@@ -150,7 +150,7 @@ fn exec_failure(e: &io::Error) -> bool {
 
 /// How a build script ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub enum End {
     Built,
     Failed,
     /// The build host failed it ([`HOST_FAILURE`]): not the package's

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod build_host_failure;
 mod build_net;
 mod bulk_master;
 mod cluster_ssh;
