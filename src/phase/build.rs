@@ -59,6 +59,9 @@ pub fn main(args: Vec<OsString>) -> Result<i32> {
     if st != 0 {
         return Ok(st);
     }
+    // A writer of the killed run that was still dying when this phase
+    // began kept its file then; it is gone now.
+    super::sys::tidy_temporaries(&cfg);
     append_build_end(&cfg.loc().join("status"))?;
 
     say("Building pkg_summary...");

@@ -335,3 +335,44 @@ fn a_missing_feeder_is_a_host_failure_and_publishes_nothing() {
     assert!(!w.p("packages/All/pkg_summary.gz").exists());
     assert!(!w.p("packages/SHA512.bz2").exists());
 }
+
+/// A writer of a killed run may still hold its temporary file when the
+/// restart's build phase begins (its process group is being killed): it is
+/// kept then, and removed once the builds are over, when that writer is
+/// surely gone.
+#[test]
+fn a_temporary_whose_writer_dies_during_the_build_is_removed() {
+    use std::os::fd::AsRawFd;
+    let w = world();
+    let temp = w.p("packages/All/.zz-1.0.tgz.4242.0");
+    fs::write(&temp, "half a package").unwrap();
+    let held = fs::File::open(&temp).unwrap();
+    // SAFETY: flock on a descriptor this test owns; closing it unlocks.
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let (building, released) = (w.p("building"), w.p("released"));
+    w.tool(
+        "pbulk-build",
+        &format!(
+            "log \"$@\"\ntouch {b}\nwhile [ ! -f {r} ]; do sleep 0.02; done\n",
+            b = building.display(),
+            r = released.display()
+        ),
+    );
+    let writer = std::thread::spawn(move || {
+        while !building.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(temp.exists(), "kept while its writer holds it");
+        drop(held);
+        fs::write(released, "").unwrap();
+        temp
+    });
+    let (code, _) = run(&w);
+    let temp = writer.join().unwrap();
+    assert_eq!(code, 0);
+    assert!(!temp.exists(), "{} left", temp.display());
+    assert!(w.p("packages/All/zz-1.0.tgz").exists());
+}

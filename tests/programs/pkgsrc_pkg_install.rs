@@ -1,12 +1,15 @@
 //! The pkgsrc package in pkgsrc/pkgtools/pbulk-rs against the source tree:
 //! its PLIST is exactly what `make install` lays out under the default
 //! prefix /usr/pkg_bulk, its crate lists are those of Cargo.lock, and
-//! `make install-only` refuses programs built for another prefix.
+//! `make install-only` refuses programs built for another prefix, and the
+//! real pkg_install of the 2014 bootstrap packs and installs the programs'
+//! hard links.
 //!
 //! The programs are those this test run built (BUILDDIR=target/<profile>):
 //! build.rs compiled the default prefix into them and recorded it there.
 
 use crate::support::common;
+use crate::support::realpkgsrc::{self, Use};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -369,5 +372,100 @@ fn crate_lists_match_cargo_lock() {
     assert!(
         makefile.contains(&format!("DISTNAME=\tpbulk-rs-{version}\n")),
         "{PKG}/Makefile: DISTNAME is not pbulk-rs-{version}"
+    );
+}
+
+/// The package the real pkg_create makes of the installed files keeps the
+/// programs one file under every name, and the real pkg_add installs them
+/// so: a hard link in the archive for each name after the first.
+#[test]
+fn the_real_pkg_install_keeps_the_programs_one_file() {
+    use std::os::unix::fs::MetadataExt;
+    if !tools_present() {
+        return;
+    }
+    let Some(b) = realpkgsrc::bootstrap(Use::Tools, "the real pkg_install keeps the links") else {
+        return;
+    };
+    let dest = tempfile::tempdir().unwrap();
+    make_ok(dest.path(), &["install-only", "INSTALL_CONF=no"]);
+    let work = tempfile::tempdir().unwrap();
+    let meta = |f: &str, text: &str| {
+        let p = work.path().join(f);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let uname = |o: &str| {
+        let out = Command::new("uname").arg(o).output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end()
+            .to_string()
+    };
+    let info = format!(
+        "MACHINE_ARCH={}\nOPSYS={}\nOS_VERSION={}\nPKGPATH={PKG}\n",
+        uname("-m"),
+        uname("-s"),
+        uname("-r")
+    );
+    let pkg = work.path().join("pbulk-rs-0.1.0.tgz");
+    let out = Command::new(b.tool("pkg_create"))
+        .arg("-c")
+        .arg("-pbulk-rs for a test")
+        .arg("-d")
+        .arg("-pbulk-rs, packed by the real pkg_create")
+        .arg("-B")
+        .arg(meta("build-info", &info))
+        .arg("-f")
+        .arg(common::root().join(PKG).join("PLIST"))
+        .arg("-I")
+        .arg("/usr/pkg_bulk")
+        .arg("-p")
+        .arg(dest.path().join("usr/pkg_bulk"))
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pkg_create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = Command::new("tar").arg("tvzf").arg(&pkg).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let links = listing.lines().filter(|l| l.starts_with('h')).count();
+    assert_eq!(links, 22, "{listing}");
+
+    let root = work.path().join("root");
+    let out = Command::new(b.tool("pkg_add"))
+        .arg("-K")
+        .arg(work.path().join("pkgdb"))
+        .arg("-P")
+        .arg(&root)
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pkg_add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let installed = root.join("usr/pkg_bulk");
+    let first = std::fs::metadata(installed.join("bin/bulkbuild")).unwrap();
+    assert_eq!(first.nlink(), 23);
+    for p in plist()
+        .iter()
+        .filter(|p| p.starts_with("bin/") || p.starts_with("libexec/"))
+    {
+        let md = std::fs::metadata(installed.join(p)).unwrap();
+        assert_eq!((md.dev(), md.ino()), (first.dev(), first.ino()), "{p}");
+    }
+    let out = Command::new(installed.join("libexec/pbulk/pkg-up-to-date"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("usage: pkg-up-to-date"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
