@@ -411,9 +411,9 @@ fn the_real_pkg_install_keeps_the_programs_one_file() {
     let pkg = work.path().join("pbulk-rs-0.1.0.tgz");
     let out = Command::new(b.tool("pkg_create"))
         .arg("-c")
-        .arg("-pbulk-rs for a test")
+        .arg(meta("comment", "pbulk-rs for a test\n"))
         .arg("-d")
-        .arg("-pbulk-rs, packed by the real pkg_create")
+        .arg(meta("descr", "pbulk-rs, packed by the real pkg_create\n"))
         .arg("-B")
         .arg(meta("build-info", &info))
         .arg("-f")
