@@ -20,6 +20,9 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BUILDDIR:-$top/target/release}
 bin=$(cd "$bin" && pwd)
+# The build phase as installed (make bench) or as cargo names it.
+phase_build=$bin/build
+[ -f "$phase_build" ] || phase_build=$bin/pbulk-phase-build
 pause=${PBULK_BENCH_SLEEP:-2}
 jobs=${PBULK_BENCH_JOBS:-300}
 work=$(mktemp -d /var/tmp/pbulk-bench-parallel.XXXXXX)
@@ -53,7 +56,7 @@ build() {
 	cp "$PBULK_CONF" "$work/pbulk.conf.$1"
 	[ "$1" = 1 ] || echo "build_procs=$1" >>"$work/pbulk.conf.$1"
 	t0=$(now)
-	PBULK_CONF="$work/pbulk.conf.$1" "$bin/pbulk-phase-build" >"$work/build.$1.log" 2>&1 || {
+	PBULK_CONF="$work/pbulk.conf.$1" "$phase_build" >"$work/build.$1.log" 2>&1 || {
 		cat "$work/build.$1.log" >&2
 		exit 1
 	}
