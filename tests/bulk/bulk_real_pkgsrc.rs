@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-const TEST: &str = "realpkgsrc_bulk";
+const TEST: &str = "bulk_real_pkgsrc";
 
 /// tests/data/pkgsrc-2014-subset.md's limited list plus pkg_comp, one per line.
 const LIMITED_LIST: &str = "pkgtools/pkg_install\ndevel/bmake\npkgtools/digest\npkgtools/mtree\n\
