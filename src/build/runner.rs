@@ -185,6 +185,26 @@ enum Event {
     Signal(i32),
 }
 
+/// From now on, send every SIGINT, SIGTERM and SIGHUP this process gets
+/// into `tx` as `wrap(signal)`, from a thread of its own, until the
+/// returned handle is closed or the receiver is gone.
+pub fn forward_stop_signals<E: Send + 'static>(
+    tx: &mpsc::Sender<E>,
+    wrap: fn(i32) -> E,
+) -> io::Result<signal_hook::iterator::Handle> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handle = signals.handle();
+    let tx = tx.clone();
+    std::thread::spawn(move || {
+        for s in signals.forever() {
+            if tx.send(wrap(s)).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(handle)
+}
+
 /// What the slots loop needs from the build: the next job, and what to do
 /// with a result. Kept abstract so the loop can be driven by any owner of
 /// the scheduler.
@@ -229,17 +249,8 @@ fn run_slots(
     driver: &mut dyn Driver,
 ) -> Result<()> {
     let (tx, rx) = mpsc::channel();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+    let handle = forward_stop_signals(&tx, Event::Signal)
         .map_err(|e| Error::err("Cannot install signal handlers", &e))?;
-    let handle = signals.handle();
-    let sig_tx = tx.clone();
-    std::thread::spawn(move || {
-        for s in signals.forever() {
-            if sig_tx.send(Event::Signal(s)).is_err() {
-                break;
-            }
-        }
-    });
     // Dropped at the end of the run, which sends the keeper away.
     let keeper = Keeper::start();
     let group = keeper.as_ref().map(Keeper::group);

@@ -49,17 +49,8 @@ impl<'a> Driver<'a> {
     /// Catch the stop signals from now on.
     pub fn new(cfg: &'a Config, lock: &'a BulkLock) -> Result<Driver<'a>> {
         let (tx, rx) = mpsc::channel();
-        let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        let handle = crate::build::runner::forward_stop_signals(&tx, Event::Signal)
             .map_err(|e| Error::err("cannot install signal handlers", &e))?;
-        let handle = signals.handle();
-        let sig_tx = tx.clone();
-        std::thread::spawn(move || {
-            for s in signals.forever() {
-                if sig_tx.send(Event::Signal(s)).is_err() {
-                    break;
-                }
-            }
-        });
         Ok(Driver {
             cfg,
             lock,
