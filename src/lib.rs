@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: [`config`] -> [`scan`] -> [`resolve`] -> [`build`] ->
 //! [`report`] -> upload, with [`phase`] holding the phase programs that
-//! string them together. Lower modules never reach up that line.
+//! string them together. Lower modules never reach up that line;
+//! [`programs`], which names every installed program, stands above all.
 
 pub mod bulklock;
 pub mod cli;
