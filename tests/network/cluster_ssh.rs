@@ -520,6 +520,7 @@ fn local() -> &'static Outcome {
     static LOCAL: OnceLock<Outcome> = OnceLock::new();
     LOCAL.get_or_init(|| {
         let site = Site::new("");
+        site.copy_tree();
         let out = site.run("bulkbuild", &[]);
         assert!(
             out.status.success(),
@@ -565,7 +566,10 @@ fn three_hosts_over_ssh_give_the_local_result() {
     let started = Instant::now();
     // The local reference builds meanwhile.
     std::thread::spawn(local);
+    // The tree inside the site, which the hosts see: a clone below /tmp
+    // is hidden by each host's private /tmp.
     let site = Site::new("");
+    site.copy_tree();
     let cluster = Cluster::new(&site, "ok", 3);
     cluster.configure(&site);
     let out = finish(cluster.bulkbuild(&site));
@@ -598,6 +602,7 @@ fn a_host_down_and_a_client_killed_mid_build_give_the_local_result() {
     // The local reference builds meanwhile.
     std::thread::spawn(local);
     let site = Site::new("");
+    site.copy_tree();
     // The first build of GATED ("make all" in its directory) notes its
     // host and waits until the test has killed that host's client.
     let gate = site.path("gate");
